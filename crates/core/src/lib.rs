@@ -1,0 +1,32 @@
+//! paasportal's domain: the types every other crate speaks, the stage catalogue
+//! and the progress maths. Nothing here performs I/O.
+
+pub mod text_enum;
+
+pub mod access;
+pub mod deployment;
+pub mod environment;
+pub mod event;
+pub mod log;
+pub mod odoo_version;
+pub mod organization;
+pub mod project;
+pub mod repository;
+pub mod secret;
+pub mod server;
+pub mod stage;
+pub mod user;
+
+pub use access::{Access, Permission, ViewScope};
+pub use deployment::{Deployment, DeploymentStatus, DeploymentStep, GitInfo, Trigger};
+pub use environment::{Environment, EnvironmentStatus, ResourceSplit};
+pub use event::{DeploymentContext, EventKind, NewEvent, StreamEvent};
+pub use log::{LogLevel, LogRecord, NewLog};
+pub use odoo_version::OdooVersion;
+pub use organization::{OrgMember, OrgRole, Organization};
+pub use project::{Project, ProjectMember, ProjectRole};
+pub use repository::{RepoScope, Repository};
+pub use secret::{SecretBox, SecretError};
+pub use server::{AuthMethod, Server, ServerCredentials};
+pub use stage::{Stage, StepStatus};
+pub use user::User;
