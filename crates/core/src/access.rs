@@ -197,7 +197,12 @@ mod tests {
 
     #[test]
     fn scope_follows_memberships() {
-        let (org, p, q, r) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (org, p, q, r) = (
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        );
         let mut a = user();
         a.project_roles.insert(p, ProjectRole::Viewer);
         let s = a.view_scope();

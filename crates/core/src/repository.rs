@@ -47,7 +47,11 @@ pub fn slugify(name: &str) -> String {
     while out.ends_with('-') {
         out.pop();
     }
-    if out.is_empty() { "repo".to_owned() } else { out }
+    if out.is_empty() {
+        "repo".to_owned()
+    } else {
+        out
+    }
 }
 
 #[cfg(test)]

@@ -37,7 +37,8 @@ impl SecretBox {
             return Err(SecretError::KeyLength(key.len()));
         }
         Ok(SecretBox {
-            cipher: XChaCha20Poly1305::new_from_slice(key).map_err(|_| SecretError::KeyLength(key.len()))?,
+            cipher: XChaCha20Poly1305::new_from_slice(key)
+                .map_err(|_| SecretError::KeyLength(key.len()))?,
         })
     }
 
@@ -89,6 +90,9 @@ mod tests {
         assert!(matches!(b.open(&bad), Err(SecretError::Decrypt)));
         let other = SecretBox::new(&SecretBox::generate_key()).unwrap();
         assert!(other.open(&sealed).is_err());
-        assert!(matches!(SecretBox::new(&[0; 16]), Err(SecretError::KeyLength(16))));
+        assert!(matches!(
+            SecretBox::new(&[0; 16]),
+            Err(SecretError::KeyLength(16))
+        ));
     }
 }

@@ -62,23 +62,142 @@ const fn info(
 
 /// Every stage in pipeline order, `completed` last.
 pub const CATALOGUE: [StageInfo; 17] = [
-    info(Stage::Initializing, "initializing", "Initializing", "Preparing deployment configuration", true, 60),
-    info(Stage::Connecting, "connecting", "Connecting", "Establishing SSH connection to the server", true, 60),
-    info(Stage::CreatingNetwork, "creating_network", "Creating Network", "Setting up the isolated Docker network", true, 60),
-    info(Stage::ConfiguringDns, "configuring_dns", "Configuring DNS", "Creating the DNS record early for propagation", false, 60),
-    info(Stage::CreatingDatabase, "creating_database", "Creating Database", "Deploying the PostgreSQL container", true, 300),
-    info(Stage::CloningPlatformRepos, "cloning_platform_repos", "Cloning Platform Repos", "Cloning platform addon repositories", false, 600),
-    info(Stage::CloningOrgRepos, "cloning_org_repos", "Cloning Organization Repos", "Cloning organization addon repositories", false, 600),
-    info(Stage::CloningRepo, "cloning_repo", "Cloning Project Repository", "Cloning the project repository", true, 600),
-    info(Stage::PullingImage, "pulling_image", "Pulling Image", "Downloading Odoo Docker image", true, 1800),
-    info(Stage::GeneratingConfig, "generating_config", "Generating Config", "Creating the odoo.conf configuration", true, 60),
-    info(Stage::StartingContainer, "starting_container", "Starting Container", "Launching Odoo container", true, 300),
-    info(Stage::InstallingDependencies, "installing_dependencies", "Installing Dependencies", "Installing apt.txt and requirements.txt packages", false, 1800),
-    info(Stage::InitializingDatabase, "initializing_database", "Initializing Database", "Initializing or restoring the Odoo database", true, 1800),
-    info(Stage::VerifyingDns, "verifying_dns", "Verifying DNS", "Verifying DNS propagation before SSL", false, 240),
-    info(Stage::ConfiguringTraefik, "configuring_traefik", "Configuring Traefik", "Configuring HTTP routing and SSL", true, 60),
-    info(Stage::HealthCheck, "health_check", "Health Check", "Verifying the environment responds", false, 120),
-    info(Stage::Completed, "completed", "Completed", "Finalizing the deployment", true, 60),
+    info(
+        Stage::Initializing,
+        "initializing",
+        "Initializing",
+        "Preparing deployment configuration",
+        true,
+        60,
+    ),
+    info(
+        Stage::Connecting,
+        "connecting",
+        "Connecting",
+        "Establishing SSH connection to the server",
+        true,
+        60,
+    ),
+    info(
+        Stage::CreatingNetwork,
+        "creating_network",
+        "Creating Network",
+        "Setting up the isolated Docker network",
+        true,
+        60,
+    ),
+    info(
+        Stage::ConfiguringDns,
+        "configuring_dns",
+        "Configuring DNS",
+        "Creating the DNS record early for propagation",
+        false,
+        60,
+    ),
+    info(
+        Stage::CreatingDatabase,
+        "creating_database",
+        "Creating Database",
+        "Deploying the PostgreSQL container",
+        true,
+        300,
+    ),
+    info(
+        Stage::CloningPlatformRepos,
+        "cloning_platform_repos",
+        "Cloning Platform Repos",
+        "Cloning platform addon repositories",
+        false,
+        600,
+    ),
+    info(
+        Stage::CloningOrgRepos,
+        "cloning_org_repos",
+        "Cloning Organization Repos",
+        "Cloning organization addon repositories",
+        false,
+        600,
+    ),
+    info(
+        Stage::CloningRepo,
+        "cloning_repo",
+        "Cloning Project Repository",
+        "Cloning the project repository",
+        true,
+        600,
+    ),
+    info(
+        Stage::PullingImage,
+        "pulling_image",
+        "Pulling Image",
+        "Downloading Odoo Docker image",
+        true,
+        1800,
+    ),
+    info(
+        Stage::GeneratingConfig,
+        "generating_config",
+        "Generating Config",
+        "Creating the odoo.conf configuration",
+        true,
+        60,
+    ),
+    info(
+        Stage::StartingContainer,
+        "starting_container",
+        "Starting Container",
+        "Launching Odoo container",
+        true,
+        300,
+    ),
+    info(
+        Stage::InstallingDependencies,
+        "installing_dependencies",
+        "Installing Dependencies",
+        "Installing apt.txt and requirements.txt packages",
+        false,
+        1800,
+    ),
+    info(
+        Stage::InitializingDatabase,
+        "initializing_database",
+        "Initializing Database",
+        "Initializing or restoring the Odoo database",
+        true,
+        1800,
+    ),
+    info(
+        Stage::VerifyingDns,
+        "verifying_dns",
+        "Verifying DNS",
+        "Verifying DNS propagation before SSL",
+        false,
+        240,
+    ),
+    info(
+        Stage::ConfiguringTraefik,
+        "configuring_traefik",
+        "Configuring Traefik",
+        "Configuring HTTP routing and SSL",
+        true,
+        60,
+    ),
+    info(
+        Stage::HealthCheck,
+        "health_check",
+        "Health Check",
+        "Verifying the environment responds",
+        false,
+        120,
+    ),
+    info(
+        Stage::Completed,
+        "completed",
+        "Completed",
+        "Finalizing the deployment",
+        true,
+        60,
+    ),
 ];
 
 /// Number of working stages (everything before `completed`).
@@ -244,7 +363,10 @@ mod tests {
 
     #[test]
     fn non_fatal_stages_are_the_specs() {
-        let non_fatal: Vec<_> = Stage::all().filter(|s| !s.is_fatal()).map(Stage::id).collect();
+        let non_fatal: Vec<_> = Stage::all()
+            .filter(|s| !s.is_fatal())
+            .map(Stage::id)
+            .collect();
         assert_eq!(
             non_fatal,
             [

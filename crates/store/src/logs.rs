@@ -1,0 +1,130 @@
+//! Reading deployment logs: pages for the API, tails for the stream.
+
+use chrono::{DateTime, Utc};
+use paasportal_core::{LogLevel, LogRecord, NewLog};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::rows::{json_or_null, parse};
+use crate::{Backend, Store, with_db};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LogRow {
+    id: Uuid,
+    deployment_id: Uuid,
+    seq: i64,
+    timestamp: DateTime<Utc>,
+    level: String,
+    message: String,
+    step: Option<String>,
+    data: Option<Json<serde_json::Value>>,
+    status: String,
+    progress_percent: i64,
+}
+
+impl TryFrom<LogRow> for LogRecord {
+    type Error = crate::StoreError;
+    fn try_from(r: LogRow) -> Result<Self> {
+        Ok(LogRecord {
+            seq: r.seq,
+            log: NewLog {
+                id: r.id,
+                deployment_id: r.deployment_id,
+                timestamp: r.timestamp,
+                level: parse(&r.level)?,
+                message: r.message,
+                step: r.step,
+                data: json_or_null(r.data),
+                status: parse(&r.status)?,
+                progress_percent: r.progress_percent.clamp(0, 100) as u8,
+            },
+        })
+    }
+}
+
+pub(crate) const LOG_COLUMNS: &str =
+    "id, deployment_id, seq, timestamp, level, message, step, data, status, progress_percent";
+
+/// Filters and paging for a deployment's log.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub level: Option<LogLevel>,
+    /// Case-insensitive substring of the message.
+    pub text: Option<String>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Store {
+    /// One page of a deployment's log in time order, optionally filtered.
+    pub async fn list_logs(&self, deployment_id: Uuid, q: &LogQuery) -> Result<Vec<LogRecord>> {
+        let mut sql = format!("SELECT {LOG_COLUMNS} FROM deployment_logs WHERE deployment_id = $1");
+        let mut n = 1;
+        if q.level.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND level = ${n}"));
+        }
+        if q.text.is_some() {
+            n += 1;
+            let op = match self.backend() {
+                Backend::Postgres => "ILIKE",
+                Backend::Sqlite => "LIKE",
+            };
+            sql.push_str(&format!(" AND message {op} ${n} ESCAPE '\\'"));
+        }
+        sql.push_str(&format!(
+            " ORDER BY timestamp, seq LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ));
+        let pattern = q.text.as_deref().map(like_pattern);
+        let rows: Vec<LogRow> = with_db!(self.db(), p => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(deployment_id);
+            if let Some(level) = q.level {
+                query = query.bind(level.as_str());
+            }
+            if let Some(pattern) = &pattern {
+                query = query.bind(pattern.clone());
+            }
+            query.bind(q.limit).bind(q.skip).fetch_all(p).await
+        })?;
+        rows.into_iter().map(LogRecord::try_from).collect()
+    }
+
+    /// A deployment's lines with `seq > after`, in sequence order: the per-deployment stream's replay.
+    pub async fn logs_after(
+        &self,
+        deployment_id: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LogRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {LOG_COLUMNS} FROM deployment_logs WHERE deployment_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        ));
+        let rows: Vec<LogRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(deployment_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
+        rows.into_iter().map(LogRecord::try_from).collect()
+    }
+
+    /// How many lines a deployment has.
+    pub async fn count_logs(&self, deployment_id: Uuid) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM deployment_logs WHERE deployment_id = $1";
+        Ok(
+            with_db!(self.db(), p => sqlx::query_scalar(sql).bind(deployment_id).fetch_one(p).await)?,
+        )
+    }
+}

@@ -1,0 +1,131 @@
+//! Servers and their encrypted SSH credentials.
+
+use chrono::{DateTime, Utc};
+use paasportal_core::{AuthMethod, Server};
+use uuid::Uuid;
+
+use crate::error::{Result, StoreError};
+use crate::rows::parse;
+use crate::{Store, with_db};
+
+#[derive(sqlx::FromRow)]
+struct ServerRow {
+    id: Uuid,
+    organization_id: Uuid,
+    name: String,
+    ip: String,
+    ssh_port: i64,
+    ssh_user: String,
+    auth_method: String,
+    host_key_fingerprint: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ServerRow> for Server {
+    type Error = StoreError;
+    fn try_from(r: ServerRow) -> Result<Self> {
+        Ok(Server {
+            id: r.id,
+            organization_id: r.organization_id,
+            name: r.name,
+            ip: r.ip,
+            ssh_port: u16::try_from(r.ssh_port)
+                .map_err(|_| StoreError::Corrupt("ssh_port".into()))?,
+            ssh_user: r.ssh_user,
+            auth_method: parse(&r.auth_method)?,
+            host_key_fingerprint: r.host_key_fingerprint,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const SERVER_COLUMNS: &str = "id, organization_id, name, ip, ssh_port, ssh_user, auth_method, \
+                              host_key_fingerprint, created_at, updated_at";
+
+/// A server to create. Credentials arrive already encrypted.
+#[derive(Debug, Clone)]
+pub struct NewServer {
+    pub organization_id: Uuid,
+    pub name: String,
+    pub ip: String,
+    pub ssh_port: u16,
+    pub ssh_user: String,
+    pub auth_method: AuthMethod,
+    pub secrets: ServerSecrets,
+}
+
+/// A server's encrypted credentials and pinned host key.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct ServerSecrets {
+    pub ssh_private_key_enc: Option<Vec<u8>>,
+    pub ssh_key_passphrase_enc: Option<Vec<u8>>,
+    pub ssh_password_enc: Option<Vec<u8>>,
+    /// The host's public key in OpenSSH format, pinned on first connect.
+    pub host_key: Option<String>,
+}
+
+impl Store {
+    /// Creates a server.
+    pub async fn create_server(&self, s: &NewServer) -> Result<Server> {
+        let sql = "INSERT INTO servers (id, organization_id, name, ip, ssh_port, ssh_user, auth_method, \
+                   ssh_private_key_enc, ssh_key_passphrase_enc, ssh_password_enc, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                   RETURNING id, organization_id, name, ip, ssh_port, ssh_user, auth_method, \
+                   host_key_fingerprint, created_at, updated_at";
+        let row: ServerRow = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(Uuid::now_v7())
+            .bind(s.organization_id)
+            .bind(&s.name)
+            .bind(&s.ip)
+            .bind(i64::from(s.ssh_port))
+            .bind(&s.ssh_user)
+            .bind(s.auth_method.as_str())
+            .bind(&s.secrets.ssh_private_key_enc)
+            .bind(&s.secrets.ssh_key_passphrase_enc)
+            .bind(&s.secrets.ssh_password_enc)
+            .bind(Utc::now())
+            .fetch_one(p)
+            .await)
+        .map_err(StoreError::classify)?;
+        row.try_into()
+    }
+
+    /// One server by id.
+    pub async fn get_server(&self, id: Uuid) -> Result<Server> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE id = $1"
+        ));
+        let row: Option<ServerRow> =
+            with_db!(self.db(), p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// A server's encrypted credentials and pinned host key.
+    pub async fn get_server_secrets(&self, id: Uuid) -> Result<ServerSecrets> {
+        let sql = "SELECT ssh_private_key_enc, ssh_key_passphrase_enc, ssh_password_enc, host_key \
+                   FROM servers WHERE id = $1";
+        let row: Option<ServerSecrets> =
+            with_db!(self.db(), p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// Pins a server's host key (first connect).
+    pub async fn pin_host_key(&self, id: Uuid, host_key: &str, fingerprint: &str) -> Result<()> {
+        let sql = "UPDATE servers SET host_key = $2, host_key_fingerprint = $3, updated_at = $4 WHERE id = $1";
+        let n = with_db!(self.db(), p => sqlx::query(sql)
+            .bind(id)
+            .bind(host_key)
+            .bind(fingerprint)
+            .bind(Utc::now())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
