@@ -10,6 +10,7 @@ pub mod event;
 pub mod log;
 pub mod odoo_version;
 pub mod organization;
+pub mod password;
 pub mod project;
 pub mod repository;
 pub mod secret;

@@ -1,1 +1,51 @@
-fn main() {}
+//! The `paasportal` binary: one executable for the server, the worker, the
+//! benchmarks and the command-line client.
+
+mod bench;
+mod config;
+mod first_admin;
+mod keys;
+mod serve;
+mod startup;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::config::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            telemetry::init(&args.common.log_level, args.common.log_format)?;
+            serve::run(args).await
+        }
+        Command::Bench(cmd) => {
+            let level = std::env::var("PAASPORTAL_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+            telemetry::init(&level, config::LogFormat::Pretty)?;
+            bench::run(cmd).await
+        }
+    }
+}

@@ -74,13 +74,7 @@ impl Db {
         loop {
             let result = match backend {
                 Backend::Sqlite => {
-                    let o = SqliteConnectOptions::from_str(url)
-                        .map_err(invalid)?
-                        .create_if_missing(true)
-                        .journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Full)
-                        .busy_timeout(Duration::from_secs(10))
-                        .foreign_keys(true);
+                    let o = sqlite_options(url).map_err(invalid)?;
                     SqlitePoolOptions::new()
                         .max_connections(opts.max_connections.clamp(1, 8))
                         .acquire_timeout(opts.acquire_timeout)
@@ -111,6 +105,29 @@ impl Db {
         }
     }
 
+    /// A small pool that connects on first use, for a component that must own its
+    /// connections (the log writer runs on its own thread and runtime).
+    pub fn connect_lazy(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db> {
+        let invalid = |e: sqlx::Error| StoreError::InvalidUrl {
+            url: redact_url(url),
+            reason: e.to_string(),
+        };
+        Ok(match Backend::of_url(url)? {
+            Backend::Sqlite => Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(acquire_timeout)
+                    .connect_lazy_with(sqlite_options(url).map_err(invalid)?),
+            ),
+            Backend::Postgres => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(acquire_timeout)
+                    .connect_lazy_with(PgConnectOptions::from_str(url).map_err(invalid)?),
+            ),
+        })
+    }
+
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         match self {
@@ -126,6 +143,16 @@ impl Db {
             Db::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// WAL journal, full fsync on commit (acknowledged means durable), foreign keys on.
+fn sqlite_options(url: &str) -> std::result::Result<SqliteConnectOptions, sqlx::Error> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true))
 }
 
 fn is_transient(e: &sqlx::Error) -> bool {

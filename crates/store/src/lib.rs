@@ -5,6 +5,7 @@
 //! run on whichever pool the [`Store`] holds, through the [`with_db!`] macro. Row
 //! structs derive `sqlx::FromRow` generically, so one struct decodes both engines' rows.
 
+mod copy_binary;
 pub mod db;
 pub mod error;
 pub mod migrate;
@@ -40,6 +41,7 @@ macro_rules! with_db {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    url: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -47,12 +49,15 @@ impl Store {
     pub async fn open(url: &str, opts: &ConnectOptions) -> Result<Store> {
         let db = Db::connect(url, opts).await?;
         migrate::run(&db).await?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            url: url.into(),
+        })
     }
 
-    /// Wraps an already connected and migrated pool.
-    pub fn from_db(db: Db) -> Store {
-        Store { db }
+    /// The URL the store was opened with.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The underlying pool.

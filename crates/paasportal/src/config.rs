@@ -1,0 +1,145 @@
+//! Command-line flags and their `PAASPORTAL_*` environment variables, parsed once
+//! into typed structs. `paasportal serve --help` lists every setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::bench::BenchCommand;
+
+/// Deployment control plane for Odoo hosting.
+#[derive(Debug, Parser)]
+#[command(name = "paasportal", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to run.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API, the event stream, the web UI and a deployment worker.
+    Serve(ServeArgs),
+    /// Measure paasportal's performance.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// How log output is formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Settings shared by every long-running process.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Directory for the SQLite database and generated keys.
+    #[arg(long, env = "PAASPORTAL_DATA_DIR", default_value_os_t = default_data_dir())]
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`
+    /// [default: sqlite in the data dir]
+    #[arg(long, env = "PAASPORTAL_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Redis URL for fan-out across replicas, e.g. `redis://127.0.0.1:6379`
+    /// [default: none, in-process event bus]
+    #[arg(long, env = "PAASPORTAL_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
+    #[arg(long, env = "PAASPORTAL_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log output format.
+    #[arg(
+        long,
+        env = "PAASPORTAL_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty"
+    )]
+    pub log_format: LogFormat,
+    /// Master key for secrets at rest, 32 bytes in base64 [default: generated into the data dir]
+    #[arg(long, env = "PAASPORTAL_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+impl CommonArgs {
+    /// The database URL, defaulting to `sqlite:{data_dir}/paasportal.db`.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("paasportal.db").display()))
+    }
+}
+
+/// Settings of `paasportal serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Address to listen on.
+    #[arg(long, env = "PAASPORTAL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// E-mail of the portal admin created on first start.
+    #[arg(
+        long,
+        env = "PAASPORTAL_ADMIN_EMAIL",
+        default_value = "admin@localhost"
+    )]
+    pub admin_email: String,
+    /// Password of the portal admin created on first start [default: generated and printed once]
+    #[arg(long, env = "PAASPORTAL_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Seconds of silence after which the event stream sends `: keepalive`.
+    #[arg(long, env = "PAASPORTAL_SSE_KEEPALIVE_SECS", default_value_t = 30)]
+    pub sse_keepalive_secs: u64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "PAASPORTAL_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub body_limit_bytes: usize,
+    /// Largest database connection pool.
+    #[arg(long, env = "PAASPORTAL_DB_MAX_CONNECTIONS", default_value_t = 32)]
+    pub db_max_connections: u32,
+}
+
+/// `$XDG_DATA_HOME/paasportal`, else `~/.local/share/paasportal`, else `./paasportal-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("paasportal");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/paasportal"),
+        None => PathBuf::from("paasportal-data"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_help_lists_every_setting() {
+        let mut cmd = Cli::command();
+        let serve = cmd.find_subcommand_mut("serve").unwrap();
+        let help = serve.render_long_help().to_string();
+        for var in [
+            "PAASPORTAL_LISTEN",
+            "PAASPORTAL_DATABASE_URL",
+            "PAASPORTAL_REDIS_URL",
+            "PAASPORTAL_DATA_DIR",
+            "PAASPORTAL_LOG_LEVEL",
+            "PAASPORTAL_LOG_FORMAT",
+            "PAASPORTAL_ADMIN_EMAIL",
+            "PAASPORTAL_ADMIN_PASSWORD",
+            "PAASPORTAL_MASTER_KEY",
+            "PAASPORTAL_SSE_KEEPALIVE_SECS",
+        ] {
+            assert!(help.contains(var), "serve --help does not mention {var}");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `paasportal serve`: wires the store, the log writer and the HTTP server together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use paasportal_server::{AppState, ServerConfig};
+use paasportal_store::writer::NoSink;
+use paasportal_store::{ConnectOptions, LogWriter, WriterConfig};
+
+use crate::config::ServeArgs;
+use crate::{first_admin, keys, startup};
+
+/// Runs the server until SIGINT or SIGTERM, then drains connections and flushes the log writer.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let common = &args.common;
+    startup::ensure_data_dir(&common.data_dir)?;
+    let _master_key = keys::load_or_generate(
+        &common.data_dir,
+        "master.key",
+        common.master_key.as_deref(),
+        "PAASPORTAL_MASTER_KEY",
+    )?;
+    let opts = ConnectOptions {
+        max_connections: args.db_max_connections,
+        ..Default::default()
+    };
+    let store = startup::open_store(&common.database_url(), &opts).await?;
+    let listener = startup::bind(args.listen).await?;
+    first_admin::ensure(&store, &args.admin_email, args.admin_password.as_deref()).await?;
+
+    let (writer, writer_task) =
+        LogWriter::start(store.clone(), Arc::new(NoSink), WriterConfig::default());
+    let state = AppState {
+        store: store.clone(),
+        writer,
+        config: Arc::new(ServerConfig {
+            body_limit_bytes: args.body_limit_bytes,
+            sse_keepalive: Duration::from_secs(args.sse_keepalive_secs),
+        }),
+    };
+    tracing::info!(listen = %args.listen, backend = ?store.backend(), "paasportal serving");
+    eprintln!("paasportal listening on http://{}", args.listen);
+    paasportal_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("shutting down: flushing the log writer");
+    writer_task.shutdown().await;
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,51 @@
+//! Start-up checks that turn common mistakes into one-line errors naming the fix.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use paasportal_store::db::redact_url;
+use paasportal_store::{ConnectOptions, Store, StoreError};
+
+/// Creates the data directory if needed and proves it is writable.
+pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    let fail = |e: std::io::Error| {
+        anyhow!(
+            "data directory {} is not writable: {e} (set PAASPORTAL_DATA_DIR or --data-dir to a writable directory)",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// Connects (retrying with backoff while unreachable) and migrates, or explains why not.
+pub async fn open_store(url: &str, opts: &ConnectOptions) -> anyhow::Result<Store> {
+    Store::open(url, opts).await.map_err(|e| match e {
+        StoreError::InvalidUrl { url, reason } => anyhow!(
+            "invalid database URL '{url}': {reason} (set PAASPORTAL_DATABASE_URL to sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB)"
+        ),
+        e @ StoreError::SchemaTooNew { .. } => anyhow!("{e}"),
+        e if e.is_unavailable() => anyhow!(
+            "cannot reach the database at {} after {} attempts: {e} (is it running? check PAASPORTAL_DATABASE_URL)",
+            redact_url(url),
+            opts.attempts
+        ),
+        e => anyhow!("cannot open the database at {}: {e}", redact_url(url)),
+    })
+}
+
+/// Binds the listen address, explaining the usual failures.
+pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow!(
+            "cannot listen on {addr}: address already in use (stop the other process or set PAASPORTAL_LISTEN / --listen)"
+        ),
+        std::io::ErrorKind::PermissionDenied => anyhow!(
+            "cannot listen on {addr}: permission denied (use a port above 1024 or set PAASPORTAL_LISTEN / --listen)"
+        ),
+        _ => anyhow!("cannot listen on {addr}: {e} (set PAASPORTAL_LISTEN / --listen)"),
+    })
+}

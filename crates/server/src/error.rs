@@ -1,0 +1,126 @@
+//! The one error type of the API: every failure becomes a status code and a
+//! `{"detail": …}` JSON body. Internal causes are logged, never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use paasportal_store::StoreError;
+use serde_json::{Value, json};
+
+/// An API failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Not authenticated")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// 409, with structured data (e.g. the running deployment's id).
+    #[error("{detail}")]
+    Conflict { detail: String, data: Value },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// 422 with a validation message or a list of problems.
+    #[error("validation failed")]
+    Unprocessable(Value),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 404 naming the kind of thing that was not found, e.g. "Deployment not found".
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    /// A 422 with one message.
+    pub fn invalid(msg: impl Into<String>) -> ApiError {
+        ApiError::Unprocessable(Value::String(msg.into()))
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            ApiError::Unauthorized(why) => {
+                tracing::debug!(reason = %why, "unauthorized");
+                json!({ "detail": "Not authenticated" })
+            }
+            ApiError::Conflict { detail, data } => {
+                let mut body = json!({ "detail": detail });
+                if let Value::Object(extra) = data {
+                    for (k, v) in extra {
+                        body[k] = v.clone();
+                    }
+                }
+                body
+            }
+            ApiError::Unprocessable(detail) => json!({ "detail": detail }),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                json!({ "detail": "Internal server error" })
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "dependency unavailable");
+                json!({ "detail": "Service temporarily unavailable" })
+            }
+            other => json!({ "detail": other.to_string() }),
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            resp.headers_mut()
+                .insert("retry-after", retry_after_secs.into());
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("Not found".into()),
+            StoreError::Conflict(what) => ApiError::Conflict {
+                detail: format!("Conflicts with an existing resource ({what})"),
+                data: Value::Null,
+            },
+            StoreError::ActiveDeployment(id) => ApiError::Conflict {
+                detail: "Environment already has a deployment in progress".into(),
+                data: json!({ "deployment_id": id }),
+            },
+            e if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Shorthand for handler results.
+pub type ApiResult<T> = Result<T, ApiError>;

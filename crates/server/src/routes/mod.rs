@@ -1,0 +1,3 @@
+//! Route table: one module per area of the API.
+
+pub mod health;
