@@ -174,7 +174,7 @@ fn synthetic_line(deployment: Uuid, i: usize, lines: usize) -> NewLog {
     );
     log.step = Some(stage.id.to_owned());
     log.progress_percent = progress_at(stage.stage);
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         log.data = serde_json::json!({ "vm_ip": "165.22.65.97", "ssh_port": 22, "elapsed_seconds": i as f64 * 0.01 });
     }
     log
