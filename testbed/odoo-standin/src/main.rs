@@ -22,7 +22,28 @@ use std::time::Duration;
 use config::{Action, Config};
 use db::{DbParams, InitRequest};
 
+/// Exit at once on SIGTERM/SIGINT (`docker stop`), as Odoo's server does;
+/// only async-signal-safe calls here.
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    const MSG: &[u8] = b"odoo-standin: signal received, shutting down\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        libc::write(1, MSG.as_ptr().cast(), MSG.len());
+        libc::_exit(0);
+    }
+}
+
+fn install_signal_handlers() {
+    let handler = on_stop_signal as extern "C" fn(libc::c_int);
+    // SAFETY: the handler only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+    }
+}
+
 fn main() {
+    install_signal_handlers();
     let mut args: Vec<String> = std::env::args().collect();
     let argv0 = if args.is_empty() {
         String::from("odoo")

@@ -9,9 +9,9 @@
 //!   update` has run: the official image ships with empty package lists.
 //! - both need root (`docker exec --user root`); apt-get fails otherwise.
 //! - `apt-get install` without `-y` aborts at the confirmation prompt.
-//! - on images whose Python is "externally managed" (PEP 668; Odoo 18's
-//!   Ubuntu 24.04 base), `pip3 install` fails unless `--break-system-packages`
-//!   or `PIP_BREAK_SYSTEM_PACKAGES=1` is given.
+//! - from Odoo 18 on (Ubuntu 24.04 base, Python 3.12 "externally managed",
+//!   PEP 668), `pip3 install` fails unless `--break-system-packages` or
+//!   `PIP_BREAK_SYSTEM_PACKAGES=1` is given; Odoo 17 (Ubuntu 22.04) accepts it.
 //!
 //! Test hook: a package whose name contains `nonexistent` or `does-not-exist`
 //! is "not found", so failed installations can be tested.
@@ -19,8 +19,6 @@
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-
-const PEP668_MARKER: &str = "/usr/lib/python3.12/EXTERNALLY-MANAGED";
 
 fn state_dir() -> PathBuf {
     std::env::var_os("STANDIN_STATE_DIR")
@@ -51,11 +49,18 @@ fn write_set(file: &str, set: &BTreeSet<String>) -> Result<(), String> {
     std::fs::write(dir.join(file), text).map_err(|e| format!("{file}: {e}"))
 }
 
+/// The Odoo major version of the image (`ODOO_VERSION`, default 18).
+fn odoo_major() -> u32 {
+    std::env::var("ODOO_VERSION")
+        .ok()
+        .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok()))
+        .unwrap_or(18)
+}
+
+/// The official image's base: Ubuntu 24.04 from Odoo 18, 22.04 before.
 fn distro() -> (&'static str, &'static str) {
-    match std::env::var("ODOO_VERSION").as_deref() {
-        Ok(v) if v.starts_with("17") => ("jammy", "http://archive.ubuntu.com/ubuntu"),
-        _ => ("noble", "http://archive.ubuntu.com/ubuntu"),
-    }
+    let suite = if odoo_major() >= 18 { "noble" } else { "jammy" };
+    (suite, "http://archive.ubuntu.com/ubuntu")
 }
 
 /// A Debian package name, optionally `=version`.
@@ -242,7 +247,8 @@ fn requirement_name(req: &str) -> Option<String> {
 pub fn pip(args: &[String]) -> i32 {
     let Some(cmd) = args.iter().find(|a| !a.starts_with('-')) else {
         if args.iter().any(|a| a == "--version" || a == "-V") {
-            println!("pip 24.0 from /usr/lib/python3/dist-packages/pip (python 3.12)");
+            let python = if odoo_major() >= 18 { "3.12" } else { "3.10" };
+            println!("pip 24.0 from /usr/lib/python3/dist-packages/pip (python {python})");
             return 0;
         }
         eprintln!("ERROR: You must give a command (use \"pip help\" to see a list of commands)");
@@ -306,7 +312,7 @@ fn pip_install(args: &[String]) -> i32 {
         );
         return 1;
     }
-    if std::path::Path::new(PEP668_MARKER).exists() && !break_system {
+    if odoo_major() >= 18 && !break_system {
         eprintln!(
             "error: externally-managed-environment\n\n\
              × This environment is externally managed\n\
@@ -344,8 +350,20 @@ fn pip_install(args: &[String]) -> i32 {
         eprintln!("ERROR: Could not install packages due to an OSError: {e}");
         return 1;
     }
-    println!("Installing collected packages: {}", reqs.join(", "));
-    println!("Successfully installed {}", reqs.join(" "));
+    // pip names what it installed as `name-version`.
+    let done: Vec<String> = reqs
+        .iter()
+        .map(|r| match r.split_once("==") {
+            Some((n, v)) => format!("{}-{}", n.trim(), v.trim()),
+            None => requirement_name(r).unwrap_or_else(|| r.clone()),
+        })
+        .collect();
+    let names: Vec<String> = reqs
+        .iter()
+        .map(|r| requirement_name(r).unwrap_or_else(|| r.clone()))
+        .collect();
+    println!("Installing collected packages: {}", names.join(", "));
+    println!("Successfully installed {}", done.join(" "));
     0
 }
 
