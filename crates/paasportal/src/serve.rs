@@ -38,8 +38,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             sse_keepalive: Duration::from_secs(args.sse_keepalive_secs),
         }),
     };
-    tracing::info!(listen = %args.listen, backend = ?store.backend(), "paasportal serving");
-    eprintln!("paasportal listening on http://{}", args.listen);
+    let addr = listener.local_addr()?;
+    tracing::info!(listen = %addr, backend = ?store.backend(), "paasportal serving");
+    eprintln!("paasportal listening on http://{addr}");
     paasportal_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("shutting down: flushing the log writer");
     writer_task.shutdown().await;

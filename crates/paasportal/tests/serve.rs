@@ -1,0 +1,308 @@
+//! `paasportal serve` as a user meets it: first start, probes, shutdown, and bad input.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_paasportal");
+
+/// A running `paasportal serve` and everything it printed on stderr so far.
+struct Served {
+    child: Child,
+    addr: String,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Served {
+    fn start(data_dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PAASPORTAL_DATA_DIR", data_dir)
+            .env("PAASPORTAL_LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn paasportal serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut s = Served {
+            child,
+            addr: String::new(),
+            lines,
+            seen: Vec::new(),
+        };
+        let line = s.wait_for("paasportal listening on http://");
+        s.addr = line.rsplit("http://").next().unwrap().trim().to_owned();
+        s
+    }
+
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!(
+                    "'{needle}' never appeared; stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.addr, path)
+    }
+
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within 15 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let pending: Vec<String> = self.lines.try_iter().collect();
+        self.seen.extend(pending);
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a TCP stream: status code and body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+/// Runs `serve` expecting it to refuse to start; returns its stderr.
+fn refuse(args: &[&str], env: &[(&str, &str)]) -> String {
+    let listen: &[&str] = if args.contains(&"--listen") {
+        &[]
+    } else {
+        &["--listen", "127.0.0.1:0"]
+    };
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(listen)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run paasportal serve");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve {args:?} should have refused to start but kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit code 2, stderr:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+        "{stderr}"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "exactly one error line expected:\n{stderr}"
+    );
+    errors[0].to_owned()
+}
+
+#[test]
+fn first_start_creates_the_admin_once_and_serves_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Served::start(dir.path(), &[]);
+    let line = s.wait_for("Created portal admin admin@localhost with password: ");
+    let password = line.rsplit(": ").next().unwrap().trim();
+    assert!(password.len() >= 20, "a strong generated password");
+    assert_eq!(s.get("/healthz"), (200, r#"{"status":"ok"}"#.to_owned()));
+    let (code, body) = s.get("/readyz");
+    assert_eq!(code, 200, "{body}");
+    let (status, lines) = s.terminate();
+    assert!(status.success(), "SIGTERM is a clean shutdown: {status:?}");
+    assert!(lines.iter().any(|l| l.contains("flushing the log writer")));
+    assert!(
+        dir.path().join("paasportal.db").exists(),
+        "SQLite lives in the data dir"
+    );
+    assert!(dir.path().join("master.key").exists());
+
+    let mut again = Served::start(dir.path(), &[]);
+    again.wait_for("paasportal serving");
+    assert!(
+        !again
+            .seen
+            .iter()
+            .any(|l| l.contains("Created portal admin")),
+        "only on first start"
+    );
+}
+
+#[test]
+fn configured_admin_password_is_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Served::start(
+        dir.path(),
+        &[
+            ("PAASPORTAL_ADMIN_EMAIL", "ops@example.com"),
+            ("PAASPORTAL_ADMIN_PASSWORD", "s3cret-Passw0rd!"),
+        ],
+    );
+    s.wait_for("created portal admin");
+    let (_, lines) = s.terminate();
+    assert!(
+        !lines.iter().any(|l| l.contains("s3cret-Passw0rd!")),
+        "the password never reaches the log"
+    );
+}
+
+#[test]
+fn invalid_database_url_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let err = refuse(
+        &[],
+        &[
+            ("PAASPORTAL_DATA_DIR", d),
+            ("PAASPORTAL_DATABASE_URL", "mysql://root@localhost/x"),
+        ],
+    );
+    assert!(
+        err.contains("invalid database URL") && err.contains("PAASPORTAL_DATABASE_URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreachable_database_retries_then_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let port = paasportal_testkit::free_port();
+    let url = format!("postgres://paasportal:hunter2@127.0.0.1:{port}/paasportal");
+    let started = Instant::now();
+    let err = refuse(
+        &[],
+        &[
+            ("PAASPORTAL_DATA_DIR", d),
+            ("PAASPORTAL_DATABASE_URL", &url),
+        ],
+    );
+    assert!(
+        err.contains("cannot reach the database") && err.contains("attempts"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "the password is redacted: {err}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "it retried with backoff before giving up"
+    );
+}
+
+#[test]
+fn unwritable_data_dir_is_one_clear_line() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let inside_a_file = file.path().join("data");
+    let err = refuse(
+        &[],
+        &[("PAASPORTAL_DATA_DIR", inside_a_file.to_str().unwrap())],
+    );
+    assert!(
+        err.contains("not writable") && err.contains("PAASPORTAL_DATA_DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn port_in_use_is_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let err = refuse(
+        &["--listen", &addr],
+        &[("PAASPORTAL_DATA_DIR", dir.path().to_str().unwrap())],
+    );
+    assert!(
+        err.contains("address already in use") && err.contains("PAASPORTAL_LISTEN"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_log_level_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = refuse(
+        &["--log-level", "loud!!"],
+        &[("PAASPORTAL_DATA_DIR", dir.path().to_str().unwrap())],
+    );
+    assert!(err.contains("PAASPORTAL_LOG_LEVEL"), "{err}");
+}
+
+#[test]
+fn postgres_backend_serves_too() {
+    let t = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(paasportal_testkit::TestStore::new(
+            paasportal_testkit::TestBackend::Postgres,
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    let s = Served::start(dir.path(), &[("PAASPORTAL_DATABASE_URL", &t.url)]);
+    let (code, body) = s.get("/readyz");
+    assert_eq!(code, 200, "{body}");
+    let (status, _) = s.terminate();
+    assert!(status.success());
+}
