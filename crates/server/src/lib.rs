@@ -1,13 +1,16 @@
 //! paasportal's HTTP face: the REST API, the event stream, authentication and the web UI.
 
+pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod routes;
 pub mod state;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -21,9 +24,19 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .nest("/api/v1", api())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TraceLayer::new_for_http().make_span_with(span_without_query))
         .with_state(state)
+}
+
+/// The versioned API under `/api/v1`.
+fn api() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(routes::auth::login))
+        .route("/auth/refresh", post(routes::auth::refresh))
+        .route("/auth/logout", post(routes::auth::logout))
+        .route("/auth/me", get(routes::auth::me))
 }
 
 /// The request span: method and path only. Query strings may carry tokens and tickets,
@@ -38,7 +51,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -17,6 +17,7 @@ pub mod events;
 pub mod logs;
 pub mod organizations;
 pub mod projects;
+pub mod refresh_tokens;
 pub mod servers;
 pub mod users;
 pub mod versions;

@@ -409,8 +409,13 @@ async fn bulk_batches_round_trip_every_field(t: &TestStore) {
     for i in 0..5000 {
         let mut l = line(s.deployment.id, i, LogLevel::ALL[i % 4]);
         l.step = (i % 3 != 0).then(|| "cloning_repo".to_owned());
-        l.message = format!("tab\there, newline\nthere, quote ' \" and backslash \\ and unicode ✓ {i}");
-        l.data = if i % 2 == 0 { serde_json::json!({ "i": i, "nested": { "ok": true } }) } else { serde_json::Value::Null };
+        l.message =
+            format!("tab\there, newline\nthere, quote ' \" and backslash \\ and unicode ✓ {i}");
+        l.data = if i % 2 == 0 {
+            serde_json::json!({ "i": i, "nested": { "ok": true } })
+        } else {
+            serde_json::Value::Null
+        };
         l.status = DeploymentStatus::ALL[i % 5];
         l.progress_percent = (i % 101) as u8;
         receipts.push(w.append(l.clone()).await.unwrap());
@@ -419,9 +424,16 @@ async fn bulk_batches_round_trip_every_field(t: &TestStore) {
     for r in receipts {
         r.await.unwrap();
     }
-    assert!(w.stats().batches.load(std::sync::atomic::Ordering::Relaxed) < 5000, "lines were batched");
+    assert!(
+        w.stats().batches.load(std::sync::atomic::Ordering::Relaxed) < 5000,
+        "lines were batched"
+    );
     task.shutdown().await;
-    let stored = t.store.logs_after(s.deployment.id, 0, 10_000).await.unwrap();
+    let stored = t
+        .store
+        .logs_after(s.deployment.id, 0, 10_000)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), sent.len());
     for (got, want) in stored.iter().zip(&sent) {
         let mut want = want.clone();
@@ -429,16 +441,27 @@ async fn bulk_batches_round_trip_every_field(t: &TestStore) {
         assert_eq!(got.log, want);
     }
     for (got, want) in stored.iter().zip(&sent) {
-        let drift = (got.log.timestamp - want.timestamp).num_microseconds().unwrap().abs();
+        let drift = (got.log.timestamp - want.timestamp)
+            .num_microseconds()
+            .unwrap()
+            .abs();
         assert!(drift <= 1, "timestamps keep microsecond precision");
     }
 }
 
 async fn log_lines_need_an_existing_deployment(t: &TestStore) {
     let (w, task) = writer(&t.store);
-    let err = w.write(line(uuid::Uuid::new_v4(), 0, LogLevel::Info)).await.unwrap_err();
-    assert!(matches!(err, paasportal_store::WriteError::Database(_)), "{err:?}");
+    let err = w
+        .write(line(uuid::Uuid::new_v4(), 0, LogLevel::Info))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, paasportal_store::WriteError::Database(_)),
+        "{err:?}"
+    );
     let s = seed(&t.store, "fk").await;
-    w.write(line(s.deployment.id, 0, LogLevel::Info)).await.expect("the writer carries on");
+    w.write(line(s.deployment.id, 0, LogLevel::Info))
+        .await
+        .expect("the writer carries on");
     task.shutdown().await;
 }
