@@ -1,6 +1,8 @@
 //! paasportal's HTTP face: the REST API, the event stream, authentication and the web UI.
 
 pub mod auth;
+pub mod authz;
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod routes;
@@ -37,6 +39,42 @@ fn api() -> Router<AppState> {
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
         .route("/auth/me", get(routes::auth::me))
+        .route(
+            "/deployments",
+            get(routes::deployments::list).post(routes::deployments::create),
+        )
+        .route(
+            "/deployments/{deployment_id}",
+            get(routes::deployments::get_one),
+        )
+        .route(
+            "/deployments/{deployment_id}/logs",
+            get(routes::deployments::logs),
+        )
+        .route(
+            "/deployments/{deployment_id}/logs/export",
+            get(routes::export::export),
+        )
+        .route(
+            "/deployments/{deployment_id}/progress",
+            get(routes::deployments::progress),
+        )
+        .route(
+            "/deployments/{deployment_id}/cancel",
+            post(routes::deployments::cancel),
+        )
+        .route(
+            "/deployments/environment/{environment_id}/latest",
+            get(routes::deployments::latest),
+        )
+        .route(
+            "/deployments/project/{project_id}/stats",
+            get(routes::deployments::stats),
+        )
+        .route(
+            "/deployments/project/{project_id}/trends",
+            get(routes::deployments::trends),
+        )
 }
 
 /// The request span: method and path only. Query strings may carry tokens and tickets,

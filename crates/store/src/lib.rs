@@ -14,6 +14,7 @@ mod rows;
 pub mod deployments;
 pub mod environments;
 pub mod events;
+pub mod history;
 pub mod logs;
 pub mod organizations;
 pub mod projects;
