@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API, the event stream, the web UI and a deployment worker.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Measure paasportal's performance.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -99,6 +99,22 @@ pub struct ServeArgs {
     /// Largest database connection pool.
     #[arg(long, env = "PAASPORTAL_DB_MAX_CONNECTIONS", default_value_t = 32)]
     pub db_max_connections: u32,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Settings of authentication.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// JWT signing key, 32 or more bytes in base64 [default: generated into the data dir]
+    #[arg(long, env = "PAASPORTAL_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "PAASPORTAL_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds (renewed at each use).
+    #[arg(long, env = "PAASPORTAL_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
 }
 
 /// `$XDG_DATA_HOME/paasportal`, else `~/.local/share/paasportal`, else `./paasportal-data`.
@@ -138,6 +154,9 @@ mod tests {
             "PAASPORTAL_ADMIN_PASSWORD",
             "PAASPORTAL_MASTER_KEY",
             "PAASPORTAL_SSE_KEEPALIVE_SECS",
+            "PAASPORTAL_JWT_SECRET",
+            "PAASPORTAL_ACCESS_TOKEN_TTL_SECS",
+            "PAASPORTAL_REFRESH_TOKEN_TTL_SECS",
         ] {
             assert!(help.contains(var), "serve --help does not mention {var}");
         }

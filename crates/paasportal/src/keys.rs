@@ -24,6 +24,29 @@ pub fn load_or_generate(
         }
         return Ok(key);
     }
+    from_file(data_dir, name)
+}
+
+/// Like [`load_or_generate`], but a configured key may be longer than 32 bytes (HMAC keys).
+pub fn load_or_generate_at_least_32(
+    data_dir: &Path,
+    name: &str,
+    configured: Option<&str>,
+    env: &str,
+) -> anyhow::Result<Vec<u8>> {
+    if let Some(b64) = configured {
+        let key = STANDARD
+            .decode(b64.trim())
+            .with_context(|| format!("{env} is not valid base64"))?;
+        if key.len() < 32 {
+            bail!("{env} must decode to at least 32 bytes, got {}", key.len());
+        }
+        return Ok(key);
+    }
+    from_file(data_dir, name)
+}
+
+fn from_file(data_dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     let path = data_dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -89,5 +112,17 @@ mod tests {
             vec![7u8; 32]
         );
         assert!(load_or_generate(dir.path(), "master.key", Some("short"), "X").is_err());
+        let long = STANDARD.encode([9u8; 48]);
+        assert_eq!(
+            load_or_generate_at_least_32(dir.path(), "jwt.key", Some(&long), "X").unwrap(),
+            vec![9u8; 48]
+        );
+        assert!(
+            load_or_generate_at_least_32(dir.path(), "jwt.key", Some(&configured[..20]), "X")
+                .is_err()
+        );
+        let jwt = load_or_generate_at_least_32(dir.path(), "jwt.key", None, "X").unwrap();
+        assert_eq!(jwt.len(), 32);
+        assert_ne!(jwt, a);
     }
 }

@@ -40,7 +40,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             telemetry::init(&args.common.log_level, args.common.log_format)?;
-            serve::run(args).await
+            serve::run(*args).await
         }
         Command::Bench(cmd) => {
             let level = std::env::var("PAASPORTAL_LOG_LEVEL").unwrap_or_else(|_| "warn".into());

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use paasportal_core::SecretBox;
+use paasportal_server::auth::AuthKeys;
 use paasportal_server::{AppState, ServerConfig};
 use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, WriterConfig};
@@ -14,11 +16,23 @@ use crate::{first_admin, keys, startup};
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let common = &args.common;
     startup::ensure_data_dir(&common.data_dir)?;
-    let _master_key = keys::load_or_generate(
+    let master_key = keys::load_or_generate(
         &common.data_dir,
         "master.key",
         common.master_key.as_deref(),
         "PAASPORTAL_MASTER_KEY",
+    )?;
+    let secrets = SecretBox::new(&master_key)?;
+    let jwt_key = keys::load_or_generate_at_least_32(
+        &common.data_dir,
+        "jwt.key",
+        args.auth.jwt_secret.as_deref(),
+        "PAASPORTAL_JWT_SECRET",
+    )?;
+    let auth = AuthKeys::new(
+        &jwt_key,
+        Duration::from_secs(args.auth.access_token_ttl_secs),
+        Duration::from_secs(args.auth.refresh_token_ttl_secs),
     )?;
     let opts = ConnectOptions {
         max_connections: args.db_max_connections,
@@ -30,14 +44,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let (writer, writer_task) =
         LogWriter::start(store.clone(), Arc::new(NoSink), WriterConfig::default());
-    let state = AppState {
-        store: store.clone(),
+    let state = AppState::new(
+        store.clone(),
         writer,
-        config: Arc::new(ServerConfig {
+        ServerConfig {
             body_limit_bytes: args.body_limit_bytes,
             sse_keepalive: Duration::from_secs(args.sse_keepalive_secs),
-        }),
-    };
+        },
+        auth,
+        secrets,
+    );
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, backend = ?store.backend(), "paasportal serving");
     eprintln!("paasportal listening on http://{addr}");

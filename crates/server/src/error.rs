@@ -23,6 +23,9 @@ pub enum ApiError {
     Conflict { detail: String, data: Value },
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 415: the body is not in a format the endpoint accepts.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// 422 with a validation message or a list of problems.
     #[error("validation failed")]
     Unprocessable(Value),
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

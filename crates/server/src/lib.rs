@@ -1,13 +1,18 @@
 //! paasportal's HTTP face: the REST API, the event stream, authentication and the web UI.
 
+pub mod auth;
+pub mod authz;
+pub mod dto;
 pub mod error;
+pub mod extract;
 pub mod routes;
 pub mod state;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -21,9 +26,55 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .nest("/api/v1", api())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TraceLayer::new_for_http().make_span_with(span_without_query))
         .with_state(state)
+}
+
+/// The versioned API under `/api/v1`.
+fn api() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(routes::auth::login))
+        .route("/auth/refresh", post(routes::auth::refresh))
+        .route("/auth/logout", post(routes::auth::logout))
+        .route("/auth/me", get(routes::auth::me))
+        .route(
+            "/deployments",
+            get(routes::deployments::list).post(routes::deployments::create),
+        )
+        .route(
+            "/deployments/{deployment_id}",
+            get(routes::deployments::get_one),
+        )
+        .route(
+            "/deployments/{deployment_id}/logs",
+            get(routes::deployments::logs),
+        )
+        .route(
+            "/deployments/{deployment_id}/logs/export",
+            get(routes::export::export),
+        )
+        .route(
+            "/deployments/{deployment_id}/progress",
+            get(routes::deployments::progress),
+        )
+        .route(
+            "/deployments/{deployment_id}/cancel",
+            post(routes::deployments::cancel),
+        )
+        .route(
+            "/deployments/environment/{environment_id}/latest",
+            get(routes::deployments::latest),
+        )
+        .route(
+            "/deployments/project/{project_id}/stats",
+            get(routes::deployments::stats),
+        )
+        .route(
+            "/deployments/project/{project_id}/trends",
+            get(routes::deployments::trends),
+        )
 }
 
 /// The request span: method and path only. Query strings may carry tokens and tickets,
@@ -38,7 +89,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use paasportal_core::SecretBox;
 use paasportal_store::{LogWriter, Store};
+
+use crate::auth::{AuthKeys, LoginThrottle};
 
 /// Settings the HTTP layer needs, loaded once at start-up.
 #[derive(Debug, Clone)]
@@ -23,10 +26,36 @@ impl Default for ServerConfig {
     }
 }
 
-/// Shared state: the store, the log writer and the configuration.
+/// Shared state: the store, the log writer, the configuration and the keys.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub writer: LogWriter,
     pub config: Arc<ServerConfig>,
+    /// The JWT signing key and token lifetimes.
+    pub auth: Arc<AuthKeys>,
+    /// Encrypts credentials at rest with the master key.
+    pub secrets: SecretBox,
+    /// Failed-login bookkeeping.
+    pub throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    /// State with a default login throttle.
+    pub fn new(
+        store: Store,
+        writer: LogWriter,
+        config: ServerConfig,
+        auth: AuthKeys,
+        secrets: SecretBox,
+    ) -> AppState {
+        AppState {
+            store,
+            writer,
+            config: Arc::new(config),
+            auth: Arc::new(auth),
+            secrets,
+            throttle: Arc::new(LoginThrottle::default()),
+        }
+    }
 }

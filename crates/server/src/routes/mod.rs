@@ -1,3 +1,6 @@
 //! Route table: one module per area of the API.
 
+pub mod auth;
+pub mod deployments;
+pub mod export;
 pub mod health;
