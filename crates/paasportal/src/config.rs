@@ -10,7 +10,7 @@ use crate::bench::BenchCommand;
 
 /// Deployment control plane for Odoo hosting.
 #[derive(Debug, Parser)]
-#[command(name = "paasportal", version, about, propagate_version = true)]
+#[command(name = "paasportal", version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +24,8 @@ pub enum Command {
     /// Measure paasportal's performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+    #[command(flatten)]
+    Client(paasportal_cli::ClientCommand),
 }
 
 /// How log output is formatted.

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -36,16 +36,19 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; returns the process exit code.
+async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Serve(args) => {
             telemetry::init(&args.common.log_level, args.common.log_format)?;
-            serve::run(*args).await
+            serve::run(*args).await?;
         }
         Command::Bench(cmd) => {
             let level = std::env::var("PAASPORTAL_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
             telemetry::init(&level, config::LogFormat::Pretty)?;
-            bench::run(cmd).await
+            bench::run(cmd).await?;
         }
+        Command::Client(cmd) => return Ok(paasportal_cli::run(cmd).await?),
     }
+    Ok(0)
 }
