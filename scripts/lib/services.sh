@@ -420,6 +420,148 @@ pp_stop_sshd() {
 }
 
 # --------------------------------------------------------------------------
+# The deployment's outside world (testbed/fakes): bare git repositories served
+# over smart HTTP (one private behind basic auth), the Cloudflare DNS API
+# subset paasportal uses, and a DNS server answering for the apps domain from
+# that API's records after a propagation delay. One process, three ports.
+
+_pp_repo_root() { (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd); }
+
+pp_start_fakes() {
+	_pp_run_dir || return 1
+	local repo git_port=${PP_GIT_PORT:-59418} cf_port=${PP_CLOUDFLARE_PORT:-59480}
+	local dns_port=${PP_DNS_PORT:-59453} delay=${PP_DNS_PROPAGATION_SECS:-2}
+	local domain=${PP_APPS_DOMAIN:-apps.paasportal.test} zone=023e105f4ecef8ad9ca31a8372d0c353
+	local pidfile=$PP_RUN_DIR/fakes.pid ready=$PP_RUN_DIR/fakes.ready git_token cf_token port
+	repo=$(_pp_repo_root)
+	command -v git >/dev/null || _pp_apt_install git || return 1
+	"$repo/testbed/make-git-repos" "$PP_RUN_DIR/git" || {
+		_pp_err "testbed/make-git-repos failed"
+		return 1
+	}
+	git_token=$(_pp_secret "$PP_RUN_DIR/git_token")
+	cf_token=$(_pp_secret "$PP_RUN_DIR/cloudflare_token")
+	if _pp_pid_alive "$pidfile"; then
+		_pp_log "fakes: already running (git :$git_port, cloudflare :$cf_port, dns :$dns_port)"
+	else
+		for port in "$git_port" "$cf_port" "$dns_port"; do
+			if _pp_port_busy "$port"; then
+				_pp_err "port 127.0.0.1:$port is taken by another process (set PP_GIT_PORT, PP_CLOUDFLARE_PORT, PP_DNS_PORT)"
+				return 1
+			fi
+		done
+		# The dev profile: it shares compiled dependencies with the test build.
+		_pp_log "fakes: cargo build -p testbed-fakes"
+		cargo build --quiet -p testbed-fakes --manifest-path "$repo/Cargo.toml" \
+			--target-dir "$repo/target" || {
+			_pp_err "cargo build of testbed-fakes failed"
+			return 1
+		}
+		rm -f "$ready"
+		_pp_log "fakes: starting (git :$git_port, cloudflare :$cf_port, dns :$dns_port, propagation ${delay}s)"
+		FAKES_GIT_TOKEN=$git_token FAKES_CLOUDFLARE_TOKEN=$cf_token setsid "$repo/target/debug/testbed-fakes" \
+			--git-listen "127.0.0.1:$git_port" --git-root "$PP_RUN_DIR/git" --git-private private-repo.git \
+			--cloudflare-listen "127.0.0.1:$cf_port" --zone-id "$zone" --zone-name "$domain" \
+			--dns-listen "127.0.0.1:$dns_port" --propagation-delay "$delay" \
+			--ready-file "$ready" </dev/null >"$PP_RUN_DIR/fakes.log" 2>&1 &
+		echo $! >"$pidfile"
+		local i
+		for ((i = 0; i < 100; i++)); do
+			[[ -s $ready ]] && break
+			_pp_pid_alive "$pidfile" || break
+			sleep 0.1
+		done
+		[[ -s $ready ]] || {
+			tail -n 20 "$PP_RUN_DIR/fakes.log" >&2
+			_pp_err "testbed-fakes did not start (log: $PP_RUN_DIR/fakes.log)"
+			return 1
+		}
+	fi
+	export PAASPORTAL_TEST_GIT_URL=http://127.0.0.1:$git_port/git
+	export PAASPORTAL_TEST_GIT_TOKEN=$git_token
+	export PAASPORTAL_TEST_GIT_PRIVATE_REPO=private-repo.git
+	export PAASPORTAL_TEST_CLOUDFLARE_URL=http://127.0.0.1:$cf_port/client/v4
+	export PAASPORTAL_TEST_CLOUDFLARE_TOKEN=$cf_token
+	export PAASPORTAL_TEST_CLOUDFLARE_ZONE_ID=$zone
+	export PAASPORTAL_TEST_APPS_DOMAIN=$domain
+	export PAASPORTAL_TEST_DNS_SERVER=127.0.0.1:$dns_port
+	export PAASPORTAL_TEST_DNS_PROPAGATION_SECS=$delay
+}
+
+pp_stop_fakes() {
+	[[ -n ${PP_RUN_DIR:-} ]] || return 0
+	_pp_kill_pidfile testbed-fakes "$PP_RUN_DIR/fakes.pid"
+}
+
+# --------------------------------------------------------------------------
+# S3: moto's server (PyPI, in a venv under $PP_RUN_DIR) holding the testbed's
+# migration backups (testbed/make-backup, which needs the testbed images).
+
+pp_start_s3() {
+	_pp_run_dir || return 1
+	local repo port=${PP_S3_PORT:-59000} venv=$PP_RUN_DIR/moto-venv pidfile=$PP_RUN_DIR/moto.pid
+	local bucket=paasportal-backups
+	repo=$(_pp_repo_root)
+	if [[ ! -x $venv/bin/moto_server ]]; then
+		_pp_log "s3: installing moto[server] into $venv"
+		{ python3 -m venv "$venv" && "$venv/bin/pip" install -q 'moto[server]==5.1.*'; } >"$PP_RUN_DIR/moto-install.log" 2>&1 || {
+			tail -n 20 "$PP_RUN_DIR/moto-install.log" >&2
+			_pp_err "pip install moto[server] failed (log: $PP_RUN_DIR/moto-install.log)"
+			return 1
+		}
+	fi
+	if _pp_pid_alive "$pidfile"; then
+		_pp_log "s3: already running on 127.0.0.1:$port"
+	else
+		if _pp_port_busy "$port"; then
+			_pp_err "port 127.0.0.1:$port is taken by another process (set PP_S3_PORT)"
+			return 1
+		fi
+		_pp_log "s3: starting moto on 127.0.0.1:$port"
+		setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$PP_RUN_DIR/moto.log" 2>&1 &
+		echo $! >"$pidfile"
+		_pp_wait_port "$port" 30 || {
+			tail -n 20 "$PP_RUN_DIR/moto.log" >&2
+			_pp_err "moto did not start (log: $PP_RUN_DIR/moto.log)"
+			return 1
+		}
+	fi
+	"$repo/testbed/build-images" >&2 || {
+		_pp_err "testbed/build-images failed"
+		return 1
+	}
+	"$repo/testbed/make-backup" "$PP_RUN_DIR/backup" || {
+		_pp_err "testbed/make-backup failed"
+		return 1
+	}
+	# moto keeps objects in memory: (re)upload on every call.
+	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "$venv/bin/python" - "$port" "$bucket" "$PP_RUN_DIR/backup" <<-'PY' || {
+		import sys, boto3
+		port, bucket, src = sys.argv[1], sys.argv[2], sys.argv[3]
+		s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+		if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+		    s3.create_bucket(Bucket=bucket)
+		for name in ("good.zip", "corrupt.zip"):
+		    s3.upload_file(f"{src}/{name}", bucket, f"migrations/{name}")
+	PY
+		_pp_err "uploading the backups to moto failed"
+		return 1
+	}
+	export PAASPORTAL_TEST_S3_ENDPOINT=http://127.0.0.1:$port
+	export PAASPORTAL_TEST_S3_BUCKET=$bucket
+	export PAASPORTAL_TEST_S3_REGION=us-east-1
+	export PAASPORTAL_TEST_S3_ACCESS_KEY=testing
+	export PAASPORTAL_TEST_S3_SECRET_KEY=testing
+	export PAASPORTAL_TEST_BACKUP_KEY=migrations/good.zip
+	export PAASPORTAL_TEST_BACKUP_CORRUPT_KEY=migrations/corrupt.zip
+}
+
+pp_stop_s3() {
+	[[ -n ${PP_RUN_DIR:-} ]] || return 0
+	_pp_kill_pidfile moto "$PP_RUN_DIR/moto.pid"
+}
+
+# --------------------------------------------------------------------------
 # Browser for UI tests.
 
 pp_install_browser() {
@@ -436,6 +578,8 @@ pp_install_browser() {
 # Stop everything the functions above started in PP_RUN_DIR; packages stay.
 pp_stop_all() {
 	local rc=0
+	pp_stop_s3 || rc=1
+	pp_stop_fakes || rc=1
 	pp_stop_sshd || rc=1
 	pp_stop_redis || rc=1
 	pp_stop_postgres || rc=1
