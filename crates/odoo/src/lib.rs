@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod config_file;
+pub mod credentials;
 pub mod dependencies;
 pub mod diagnostics;
 pub mod dns;
