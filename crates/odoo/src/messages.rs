@@ -204,7 +204,7 @@ pub fn database_failed(reason: &str) -> String {
 pub const VERIFYING_DNS: &str = "Verifying DNS propagation before SSL...";
 /// Stage 14: "Verifying DNS propagation (may take up to 3 minutes)...".
 pub fn verifying_dns_for(timeout_secs: u64) -> String {
-    if timeout_secs % 60 == 0 {
+    if timeout_secs.is_multiple_of(60) {
         format!(
             "Verifying DNS propagation (may take up to {} minutes)...",
             timeout_secs / 60

@@ -102,9 +102,9 @@ impl PgTune {
 
 /// A size in kB as PostgreSQL reads it, in the largest unit that divides it exactly.
 fn size(kb: u64) -> String {
-    if kb % KB_PER_GB == 0 {
+    if kb.is_multiple_of(KB_PER_GB) {
         format!("{}GB", kb / KB_PER_GB)
-    } else if kb % KB_PER_MB == 0 {
+    } else if kb.is_multiple_of(KB_PER_MB) {
         format!("{}MB", kb / KB_PER_MB)
     } else {
         format!("{kb}kB")

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::records::Zone;
+use crate::records::{Record, Zone};
 
 #[derive(Clone)]
 struct Api {
@@ -40,20 +40,42 @@ pub fn router(zone: Arc<Zone>, token: String) -> Router {
         .with_state(api)
 }
 
-fn fail(status: StatusCode, code: u32, message: &str) -> Response {
-    (
+/// A failed call, rendered in Cloudflare's envelope.
+struct Failure {
+    status: StatusCode,
+    code: u32,
+    message: String,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"success": false, "errors": [{"code": self.code, "message": self.message}], "messages": [], "result": null})),
+        )
+            .into_response()
+    }
+}
+
+fn fail(status: StatusCode, code: u32, message: &str) -> Failure {
+    Failure {
         status,
-        Json(json!({"success": false, "errors": [{"code": code, "message": message}], "messages": [], "result": null})),
-    )
-        .into_response()
+        code,
+        message: message.to_owned(),
+    }
 }
 
 fn ok(result: Value) -> Response {
     Json(json!({"success": true, "errors": [], "messages": [], "result": result})).into_response()
 }
 
+/// A record as the API shows it.
+fn record_json(r: &Record) -> Value {
+    json!({"id": r.id, "type": "A", "name": r.name, "content": r.content.to_string(), "ttl": r.ttl, "proxied": r.proxied})
+}
+
 /// Checks the bearer token and the zone id.
-fn check(api: &Api, headers: &HeaderMap, zone: &str) -> Result<(), Response> {
+fn check(api: &Api, headers: &HeaderMap, zone: &str) -> Result<(), Failure> {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -90,7 +112,7 @@ fn auto_ttl() -> u32 {
 }
 
 /// Validates a record body as Cloudflare does for the fields used.
-fn validate(api: &Api, body: &Body) -> Result<Ipv4Addr, Response> {
+fn validate(api: &Api, body: &Body) -> Result<Ipv4Addr, Failure> {
     if body.kind != "A" {
         return Err(fail(
             StatusCode::BAD_REQUEST,
@@ -128,7 +150,7 @@ async fn list(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check(&api, &headers, &zone) {
-        return r;
+        return r.into_response();
     }
     let name = q.get("name").map(String::as_str);
     let recs: Vec<_> = api
@@ -137,7 +159,7 @@ async fn list(
         .into_iter()
         .filter(|_| q.get("type").is_none_or(|t| t == "A"))
         .collect();
-    ok(json!(recs.iter().map(|r| json!({"id": r.id, "type": "A", "name": r.name, "content": r.content.to_string(), "ttl": r.ttl, "proxied": r.proxied})).collect::<Vec<_>>()))
+    ok(Value::Array(recs.iter().map(record_json).collect()))
 }
 
 async fn create(
@@ -147,11 +169,11 @@ async fn create(
     Json(body): Json<Body>,
 ) -> Response {
     if let Err(r) = check(&api, &headers, &zone) {
-        return r;
+        return r.into_response();
     }
     let ip = match validate(&api, &body) {
         Ok(ip) => ip,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if api
         .zone
@@ -163,12 +185,11 @@ async fn create(
             StatusCode::BAD_REQUEST,
             81058,
             "An identical record already exists.",
-        );
+        )
+        .into_response();
     }
     let r = api.zone.create(&body.name, ip, body.ttl, body.proxied);
-    ok(
-        json!({"id": r.id, "type": "A", "name": r.name, "content": r.content.to_string(), "ttl": r.ttl, "proxied": r.proxied}),
-    )
+    ok(record_json(&r))
 }
 
 async fn update(
@@ -178,17 +199,15 @@ async fn update(
     Json(body): Json<Body>,
 ) -> Response {
     if let Err(r) = check(&api, &headers, &zone) {
-        return r;
+        return r.into_response();
     }
     let ip = match validate(&api, &body) {
         Ok(ip) => ip,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match api.zone.update(&id, &body.name, ip, body.ttl, body.proxied) {
-        Some(r) => ok(
-            json!({"id": r.id, "type": "A", "name": r.name, "content": r.content.to_string(), "ttl": r.ttl, "proxied": r.proxied}),
-        ),
-        None => fail(StatusCode::NOT_FOUND, 81044, "Record does not exist."),
+        Some(r) => ok(record_json(&r)),
+        None => fail(StatusCode::NOT_FOUND, 81044, "Record does not exist.").into_response(),
     }
 }
 
@@ -198,11 +217,11 @@ async fn remove(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check(&api, &headers, &zone) {
-        return r;
+        return r.into_response();
     }
     if api.zone.delete(&id) {
         ok(json!({"id": id}))
     } else {
-        fail(StatusCode::NOT_FOUND, 81044, "Record does not exist.")
+        fail(StatusCode::NOT_FOUND, 81044, "Record does not exist.").into_response()
     }
 }
