@@ -23,14 +23,18 @@ impl PgTune {
         let mem_kb = (ram_mb.max(64) as u64) * KB_PER_MB;
         let cores = (cpus.ceil() as u64).max(1);
 
-        let shared_buffers = mem_kb / 4;
-        let effective_cache_size = mem_kb * 3 / 4;
+        // Settings counted in 8 kB pages are rounded down to whole pages, as
+        // PostgreSQL would round them, so the values shown are the values in force.
+        let page = |kb: u64| kb / 8 * 8;
+        let shared_buffers = page(mem_kb / 4);
+        let effective_cache_size = page(mem_kb * 3 / 4);
         let maintenance_work_mem = (mem_kb / 16).min(2 * KB_PER_GB);
         // 3 % of shared_buffers, between 32 kB and 16 MB; "an even 16MB if near it".
         let mut wal_buffers = (shared_buffers * 3 / 100).clamp(32, 16 * KB_PER_MB);
         if wal_buffers > 14 * KB_PER_MB {
             wal_buffers = 16 * KB_PER_MB;
         }
+        let wal_buffers = page(wal_buffers);
         let parallel_per_gather = if cores >= 4 {
             (cores.div_ceil(2)).min(4)
         } else {
@@ -155,7 +159,7 @@ mod tests {
         assert_eq!(t.get("shared_buffers"), Some("157184kB"));
         assert_eq!(t.get("effective_cache_size"), Some("471552kB"));
         assert_eq!(t.get("maintenance_work_mem"), Some("39296kB"));
-        assert_eq!(t.get("wal_buffers"), Some("4715kB"));
+        assert_eq!(t.get("wal_buffers"), Some("4712kB"));
         assert_eq!(t.get("work_mem"), Some("785kB"));
         assert_eq!(t.get("max_connections"), Some("200"));
         assert_eq!(t.get("max_worker_processes"), None);

@@ -8,8 +8,6 @@
 //! and the testbed images (`testbed/build-images`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use paasportal_core::ResourceSplit;
 use paasportal_odoo::backup::archive::ArchiveError;
@@ -21,17 +19,18 @@ use paasportal_odoo::config_file::{ConfigInput, generate};
 use paasportal_odoo::docker_args::database::{
     DbImages, DbRun, pg_isready, pgbouncer_primary, postgres_primary, psql,
 };
+use paasportal_odoo::docker_args::network_create;
 use paasportal_odoo::docker_args::odoo::{
     OdooRun, health_check, parse_health_status, prepare_dirs, run,
 };
-use paasportal_odoo::docker_args::{container_remove, network_create};
-use paasportal_odoo::naming::{BaseDir, EnvNames};
 use paasportal_odoo::overrides::Overrides;
 use paasportal_testkit::require_env;
 
-const POSTGRES_IMAGE: &str = "paasportal/postgres:15";
-const PGBOUNCER_IMAGE: &str = "paasportal/pgbouncer:latest";
-const ODOO_IMAGE: &str = "paasportal/odoo-standin:17.0";
+mod common;
+use common::{
+    ODOO_17 as ODOO_IMAGE, PGBOUNCER_IMAGE, POSTGRES_IMAGE, TestEnv, must, require_images,
+    run_argv, wait_until,
+};
 
 fn storage() -> BackupStorage {
     BackupStorage::new(&StorageConfig {
@@ -42,49 +41,6 @@ fn storage() -> BackupStorage {
         secret_access_key: require_env("PAASPORTAL_TEST_S3_SECRET_KEY"),
     })
     .unwrap()
-}
-
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_argv(argv: &[String], stdin: Option<&Path>) -> Out {
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
-    cmd.stdin(match stdin {
-        Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
-        None => Stdio::null(),
-    });
-    let out = cmd.output().expect("spawn");
-    Out {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn must(argv: &[String]) -> String {
-    let out = run_argv(argv, None);
-    assert!(out.ok, "{argv:?} failed: {}{}", out.stdout, out.stderr);
-    out.stdout
-}
-
-fn require_images() {
-    for image in [POSTGRES_IMAGE, PGBOUNCER_IMAGE, ODOO_IMAGE] {
-        let ok = Command::new("docker")
-            .args(["image", "inspect", image])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            ok,
-            "image {image} is missing: run testbed/build-images (scripts/testbed up does)"
-        );
-    }
 }
 
 #[tokio::test]
@@ -148,42 +104,6 @@ async fn a_corrupt_backup_is_refused_and_a_missing_one_named() {
     assert!(matches!(e, StorageError::NotFound { .. }), "{e}");
 }
 
-/// Removes the environment's containers, network, volume and directory.
-struct Cleanup {
-    names: EnvNames,
-    base: tempfile::TempDir,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let n = &self.names;
-        for c in [n.odoo_container(), n.pgbouncer(), n.db_container()] {
-            let _ = run_argv(&container_remove(&c), None);
-        }
-        let _ = Command::new("docker")
-            .args(["network", "rm", &n.network()])
-            .output();
-        let _ = Command::new("docker")
-            .args(["volume", "rm", &n.pg_volume()])
-            .output();
-        // data/ and logs/ belong to uid 100: remove them as root in a container.
-        let _ = Command::new("docker")
-            .args(["run", "--rm", "--user", "root", "--entrypoint", "rm", "-v"])
-            .arg(format!("{}:/env", self.base.path().display()))
-            .args([ODOO_IMAGE, "-rf", "--"])
-            .arg(format!("/env/{}", n.env_uuid()))
-            .output();
-    }
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 #[tokio::test]
 async fn restore_replaces_the_database_and_filestore_and_sanitises() {
     require_images();
@@ -195,17 +115,8 @@ async fn restore_replaces_the_database_and_filestore_and_sanitises() {
         .unwrap();
     let backup = check_and_extract(&zip, &dir.path().join("x")).unwrap();
 
-    let base = tempfile::Builder::new().prefix("ppenv").tempdir().unwrap();
-    let names = EnvNames::new(
-        uuid::Uuid::new_v4(),
-        BaseDir::new(base.path().to_str().unwrap()).unwrap(),
-        false,
-    );
-    let n = &names;
-    let _cleanup = Cleanup {
-        names: names.clone(),
-        base,
-    };
+    let env = TestEnv::new(false);
+    let n = &env.names;
     let host = "restored.apps.paasportal.test";
     let password = "db-pass-for-restore-test";
     let split = ResourceSplit::of(1.0, 1024);
