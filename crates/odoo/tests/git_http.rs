@@ -5,7 +5,6 @@
 //! Needs `PAASPORTAL_TEST_GIT_URL` and `PAASPORTAL_TEST_GIT_TOKEN` (`pp_start_fakes`).
 
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -14,22 +13,11 @@ use paasportal_odoo::git::failure::{CloneFailure, error_data};
 use paasportal_odoo::git::{GitProvider, Remote, commit_info};
 use paasportal_testkit::require_env;
 
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+use common::run_argv;
 
-fn run(argv: &[String]) -> Out {
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .output()
-        .expect("spawn");
-    Out {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn run(argv: &[String]) -> common::Out {
+    run_argv(argv, None)
 }
 
 fn remote(repo: &str) -> Remote {
