@@ -504,7 +504,17 @@ pp_start_s3() {
 	repo=$(_pp_repo_root)
 	if [[ ! -x $venv/bin/moto_server ]]; then
 		_pp_log "s3: installing moto[server] into $venv"
-		{ python3 -m venv "$venv" && "$venv/bin/pip" install -q 'moto[server]==5.1.*'; } >"$PP_RUN_DIR/moto-install.log" 2>&1 || {
+		command -v python3 >/dev/null || _pp_apt_install python3 || return 1
+		# Debian's python3 makes venvs only with python3-venv installed.
+		if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+			rm -rf "$venv"
+			_pp_apt_install python3-venv || return 1
+			python3 -m venv "$venv" || {
+				_pp_err "python3 -m venv $venv failed"
+				return 1
+			}
+		fi
+		"$venv/bin/pip" install -q 'moto[server]==5.1.*' >"$PP_RUN_DIR/moto-install.log" 2>&1 || {
 			tail -n 20 "$PP_RUN_DIR/moto-install.log" >&2
 			_pp_err "pip install moto[server] failed (log: $PP_RUN_DIR/moto-install.log)"
 			return 1
