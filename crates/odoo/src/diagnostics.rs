@@ -5,14 +5,19 @@
 
 use serde_json::{Value, json};
 
-/// The last `n` non-empty lines of a command's output, for warnings that carry the
-/// installer's or the container's own words.
-pub fn last_lines(output: &str, n: usize) -> Vec<String> {
-    let lines: Vec<&str> = output
+/// A command's output as its non-empty lines, trailing blanks removed.
+pub fn non_empty_lines(output: &str) -> Vec<&str> {
+    output
         .lines()
         .map(str::trim_end)
         .filter(|l| !l.trim().is_empty())
-        .collect();
+        .collect()
+}
+
+/// The last `n` non-empty lines of a command's output, for warnings that carry the
+/// installer's or the container's own words.
+pub fn last_lines(output: &str, n: usize) -> Vec<String> {
+    let lines = non_empty_lines(output);
     lines[lines.len().saturating_sub(n)..]
         .iter()
         .map(|l| (*l).to_owned())

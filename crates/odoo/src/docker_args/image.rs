@@ -158,10 +158,9 @@ pub fn pull(image: &str, config_dir: Option<&str>) -> Argv {
 /// The registry's own words from a failed pull's output: the last
 /// `Error response from daemon: …` (or `error …`) line, else the last non-empty line.
 pub fn pull_error(output: &str) -> String {
-    let lines: Vec<&str> = output
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
+    let lines: Vec<&str> = crate::diagnostics::non_empty_lines(output)
+        .into_iter()
+        .map(str::trim_start)
         .collect();
     lines
         .iter()

@@ -86,10 +86,9 @@ impl CloneFailure {
 /// The most telling line of git's output: the last `fatal:` line, else the last
 /// non-empty one.
 pub fn error_line(output: &str) -> String {
-    let lines: Vec<&str> = output
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
+    let lines: Vec<&str> = crate::diagnostics::non_empty_lines(output)
+        .into_iter()
+        .map(str::trim_start)
         .collect();
     lines
         .iter()
