@@ -5,6 +5,7 @@ pub mod text_enum;
 
 pub mod access;
 pub mod deployment;
+pub mod diagnostics;
 pub mod environment;
 pub mod event;
 pub mod log;
@@ -12,9 +13,11 @@ pub mod odoo_version;
 pub mod organization;
 pub mod password;
 pub mod project;
+pub mod redact;
 pub mod repository;
 pub mod secret;
 pub mod server;
+pub mod shell;
 pub mod stage;
 pub mod user;
 
@@ -28,6 +31,6 @@ pub use organization::{OrgMember, OrgRole, Organization};
 pub use project::{Project, ProjectMember, ProjectRole};
 pub use repository::{RepoScope, Repository};
 pub use secret::{SecretBox, SecretError};
-pub use server::{AuthMethod, Server, ServerCredentials};
+pub use server::{AuthMethod, Server, ServerCredentials, TransportKind};
 pub use stage::{Stage, StepStatus};
 pub use user::User;

@@ -14,6 +14,14 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How the engine reaches a server: over SSH, or on the control-plane host itself.
+    pub enum TransportKind: "transport" {
+        Ssh = "ssh",
+        Local = "local",
+    }
+}
+
 /// A server as the API shows it. Credentials are write-only and never part of this type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Server {
