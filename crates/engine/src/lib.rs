@@ -1,1 +1,3 @@
-//! placeholder
+//! paasportal's deployment engine.
+
+pub mod transport;
