@@ -287,7 +287,11 @@ mod tests {
 
     #[test]
     fn code_hints_come_first_and_unknown_placeholders_stay() {
-        let d = error_data(Problem::SshConnection, ErrorCode::HostKeyMismatch, Value::Null);
+        let d = error_data(
+            Problem::SshConnection,
+            ErrorCode::HostKeyMismatch,
+            Value::Null,
+        );
         let steps = d["troubleshooting"].as_array().unwrap();
         assert!(steps[0].as_str().unwrap().contains("pinned host key"));
         assert!(steps[2].as_str().unwrap().contains("{vm_ip}"));
@@ -300,7 +304,10 @@ mod tests {
             h["troubleshooting"][0],
             "Check container status: docker ps | grep 3f4a_odoo"
         );
-        assert_eq!(code_data(ErrorCode::CommandFailed, json!({"exit_code": 2}))["exit_code"], 2);
+        assert_eq!(
+            code_data(ErrorCode::CommandFailed, json!({"exit_code": 2}))["exit_code"],
+            2
+        );
     }
 
     #[test]

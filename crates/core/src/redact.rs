@@ -265,7 +265,10 @@ mod tests {
             assert_eq!(r.redact(&line), "before *** after", "form {form}");
         }
         let basic = STANDARD.encode("deploy:p@ss w/rd:\"1\"");
-        assert!(!r.redact(&basic).contains(&STANDARD_NO_PAD.encode("ss w/rd:\"1\"")));
+        assert!(
+            !r.redact(&basic)
+                .contains(&STANDARD_NO_PAD.encode("ss w/rd:\"1\""))
+        );
         assert_eq!(r.redact("nothing here"), "nothing here");
     }
 

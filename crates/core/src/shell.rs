@@ -11,7 +11,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShellError {
     /// An argument contained a NUL byte, which a shell argument cannot hold.
-    #[error("argument {index} of the command contains a NUL byte, which a shell argument cannot hold")]
+    #[error(
+        "argument {index} of the command contains a NUL byte, which a shell argument cannot hold"
+    )]
     NulByte { index: usize },
 }
 
@@ -140,7 +142,10 @@ mod tests {
             .arg("create")
             .arg("net; rm -rf /")
             .raw("2>&1");
-        assert_eq!(c.display(), "docker 'network' 'create' 'net; rm -rf /' 2>&1");
+        assert_eq!(
+            c.display(),
+            "docker 'network' 'create' 'net; rm -rf /' 2>&1"
+        );
         assert!(c.check().is_ok());
         let bad = ShellCommand::new("echo").arg("ok").arg(b"a\0b");
         assert_eq!(bad.check(), Err(ShellError::NulByte { index: 2 }));

@@ -25,7 +25,10 @@ fn limits(timeout: Duration) -> ExecLimits {
 }
 
 /// Runs a command to its end, collecting its output lines.
-async fn run(t: &dyn Transport, cmd: &ShellCommand) -> (Result<ExitStatus, ExecError>, Vec<OutputLine>) {
+async fn run(
+    t: &dyn Transport,
+    cmd: &ShellCommand,
+) -> (Result<ExitStatus, ExecError>, Vec<OutputLine>) {
     let (tx, mut rx) = mpsc::channel(64);
     let collect = async {
         let mut v = Vec::new();
@@ -59,12 +62,17 @@ fn texts(lines: &[OutputLine], stream: OutputStream) -> Vec<String> {
 }
 
 async fn streams_lines_and_exit_codes(t: &dyn Transport) {
-    let cmd = ShellCommand::script("printf 'one\\ntwo\\n'; printf 'oops\\n' >&2; printf 'no newline'; exit 3");
+    let cmd = ShellCommand::script(
+        "printf 'one\\ntwo\\n'; printf 'oops\\n' >&2; printf 'no newline'; exit 3",
+    );
     let (r, lines) = run(t, &cmd).await;
     let status = r.unwrap();
     assert_eq!(status.code, Some(3));
     assert!(!status.success());
-    assert_eq!(texts(&lines, OutputStream::Stdout), ["one", "two", "no newline"]);
+    assert_eq!(
+        texts(&lines, OutputStream::Stdout),
+        ["one", "two", "no newline"]
+    );
     assert_eq!(texts(&lines, OutputStream::Stderr), ["oops"]);
     let (r, lines) = run(t, &ShellCommand::script("printf '\\377\\376\\n'")).await;
     assert!(r.unwrap().success());
@@ -85,7 +93,11 @@ async fn start_sleeper(
         .await
         .expect("the sleeper prints its group id")
         .expect("a line");
-    let pgid: i64 = String::from_utf8(first.bytes).unwrap().trim().parse().unwrap();
+    let pgid: i64 = String::from_utf8(first.bytes)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     (task, pgid)
 }
@@ -163,7 +175,11 @@ async fn local_commands_do_not_inherit_paasportal_secrets() {
     unsafe { std::env::set_var("PAASPORTAL_MASTER_KEY", "must-not-leak") };
     let (r, lines) = run(&LocalTransport::new(), &ShellCommand::script("env")).await;
     r.unwrap();
-    assert!(texts(&lines, OutputStream::Stdout).iter().all(|l| !l.contains("must-not-leak")));
+    assert!(
+        texts(&lines, OutputStream::Stdout)
+            .iter()
+            .all(|l| !l.contains("must-not-leak"))
+    );
 }
 
 #[tokio::test]
@@ -180,15 +196,21 @@ async fn ssh_encrypted_key_and_password_authenticate() {
     .expect("encrypted key with its passphrase");
     let (r, _) = run(&t, &ShellCommand::script("true")).await;
     assert!(r.unwrap().success());
-    let t = SshTransport::connect(&env.target(SshAuth::Password(env.password.clone())), &SshOptions::default())
-        .await
-        .expect("password");
+    let t = SshTransport::connect(
+        &env.target(SshAuth::Password(env.password.clone())),
+        &SshOptions::default(),
+    )
+    .await
+    .expect("password");
     let (r, lines) = run(&t, &ShellCommand::script("whoami")).await;
     assert!(r.unwrap().success());
     assert_eq!(texts(&lines, OutputStream::Stdout), [env.user.clone()]);
 }
 
-async fn connect_error(target: paasportal_engine::transport::SshTarget, opts: SshOptions) -> (ErrorCode, String) {
+async fn connect_error(
+    target: paasportal_engine::transport::SshTarget,
+    opts: SshOptions,
+) -> (ErrorCode, String) {
     let e = SshTransport::connect(&target, &opts)
         .await
         .expect_err("the connection must fail");
@@ -199,7 +221,11 @@ async fn connect_error(target: paasportal_engine::transport::SshTarget, opts: Ss
 async fn ssh_wrong_credentials_are_auth_failures() {
     let env = SshEnv::load();
     let opts = SshOptions::default();
-    let (code, msg) = connect_error(env.target(SshAuth::Password("not-the-password".into())), opts).await;
+    let (code, msg) = connect_error(
+        env.target(SshAuth::Password("not-the-password".into())),
+        opts,
+    )
+    .await;
     assert_eq!(code, ErrorCode::AuthFailed, "{msg}");
     assert!(!msg.contains("not-the-password"));
     let (code, msg) = connect_error(
@@ -240,7 +266,9 @@ async fn ssh_host_keys_are_pinned_and_a_changed_key_is_refused() {
     let expected = russh::keys::PublicKey::from_openssh(env.host_pubkey.trim()).unwrap();
     assert_eq!(
         pinned.fingerprint,
-        expected.fingerprint(russh::keys::HashAlg::Sha256).to_string(),
+        expected
+            .fingerprint(russh::keys::HashAlg::Sha256)
+            .to_string(),
         "the presented key is the sshd's host key"
     );
     let mut again = env.key_target();
@@ -256,7 +284,14 @@ async fn ssh_host_keys_are_pinned_and_a_changed_key_is_refused() {
     changed.pinned_host_key = Some(other_pub.to_openssh().unwrap());
     let (code, msg) = connect_error(changed, SshOptions::default()).await;
     assert_eq!(code, ErrorCode::HostKeyMismatch, "{msg}");
-    assert!(msg.contains(&other_pub.fingerprint(russh::keys::HashAlg::Sha256).to_string()), "{msg}");
+    assert!(
+        msg.contains(
+            &other_pub
+                .fingerprint(russh::keys::HashAlg::Sha256)
+                .to_string()
+        ),
+        "{msg}"
+    );
     assert!(msg.contains(&pinned.fingerprint), "{msg}");
 }
 

@@ -79,23 +79,39 @@ impl Store {
         row.map(Deployment::try_from).transpose()
     }
 
-    /// Extends the leases of every deployment `worker_id` runs, and reports each one's
-    /// cancel request. A deployment missing from the answer is no longer this worker's.
-    pub async fn renew_leases(&self, worker_id: &str, lease: Duration) -> Result<Vec<LeaseState>> {
+    /// Extends the leases of the deployments `ids` that `worker_id` runs, and reports each
+    /// one's cancel request. An id missing from the answer is no longer this worker's
+    /// (its lease expired and it was failed, or it was deleted).
+    pub async fn renew_leases(
+        &self,
+        worker_id: &str,
+        ids: &[Uuid],
+        lease: Duration,
+    ) -> Result<Vec<LeaseState>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             id: Uuid,
             cancel_requested_at: Option<DateTime<Utc>>,
             cancelled_by: Option<Uuid>,
         }
-        let sql = "UPDATE deployments SET lease_expires_at = $2 \
-                   WHERE worker_id = $1 AND status = 'running' \
-                   RETURNING id, cancel_requested_at, cancelled_by";
-        let rows: Vec<Row> = with_db!(self.db(), p => sqlx::query_as(sql)
-            .bind(worker_id)
-            .bind(lease_until(Utc::now(), lease))
-            .fetch_all(p)
-            .await)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE deployments SET lease_expires_at = $2 \
+             WHERE worker_id = $1 AND status = 'running' AND id IN ({}) \
+             RETURNING id, cancel_requested_at, cancelled_by",
+            list.join(", ")
+        ));
+        let until = lease_until(Utc::now(), lease);
+        let rows: Vec<Row> = with_db!(self.db(), p => {
+            let mut q = sqlx::query_as(sql).bind(worker_id).bind(until);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await
+        })?;
         Ok(rows
             .into_iter()
             .map(|r| LeaseState {
@@ -231,7 +247,8 @@ impl Store {
         from: EnvironmentStatus,
         to: EnvironmentStatus,
     ) -> Result<bool> {
-        let sql = "UPDATE environments SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
+        let sql =
+            "UPDATE environments SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
         let n = with_db!(self.db(), p => sqlx::query(sql)
             .bind(id)
             .bind(from.as_str())
@@ -246,8 +263,7 @@ impl Store {
     /// How the engine reaches a server.
     pub async fn server_transport(&self, server_id: Uuid) -> Result<TransportKind> {
         let sql = "SELECT transport FROM servers WHERE id = $1";
-        let v: Option<String> =
-            with_db!(self.db(), p => sqlx::query_scalar(sql).bind(server_id).fetch_optional(p).await)?;
+        let v: Option<String> = with_db!(self.db(), p => sqlx::query_scalar(sql).bind(server_id).fetch_optional(p).await)?;
         parse(&v.ok_or(StoreError::NotFound)?)
     }
 

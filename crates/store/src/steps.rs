@@ -35,8 +35,7 @@ impl TryFrom<StepRow> for DeploymentStep {
     }
 }
 
-const SET_PROGRESS: &str =
-    "UPDATE deployments SET current_step = $2, progress_percent = $3, updated_at = $4 WHERE id = $1";
+const SET_PROGRESS: &str = "UPDATE deployments SET current_step = $2, progress_percent = $3, updated_at = $4 WHERE id = $1";
 
 impl Store {
     /// Records every stage of `steps` as pending (stages already recorded are kept).
@@ -161,7 +160,10 @@ impl Store {
             .collect::<Result<_>>()?;
         steps.sort_by_key(|s| {
             (
-                s.step.parse::<Stage>().map(Stage::index).unwrap_or(usize::MAX),
+                s.step
+                    .parse::<Stage>()
+                    .map(Stage::index)
+                    .unwrap_or(usize::MAX),
                 s.step.clone(),
             )
         });

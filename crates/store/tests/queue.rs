@@ -45,15 +45,35 @@ const LEASE: Duration = Duration::from_secs(30);
 async fn claims_oldest_first_once_each(t: &TestStore) {
     let a = seed(&t.store, "a").await;
     let b = seed(&t.store, "b").await;
-    let first = t.store.claim_next_deployment("w1", LEASE).await.unwrap().unwrap();
+    let first = t
+        .store
+        .claim_next_deployment("w1", LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.id, a.deployment.id);
     assert_eq!(first.status, DeploymentStatus::Running);
     assert!(first.started_at.is_some());
-    let second = t.store.claim_next_deployment("w2", LEASE).await.unwrap().unwrap();
+    let second = t
+        .store
+        .claim_next_deployment("w2", LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(second.id, b.deployment.id);
-    assert!(t.store.claim_next_deployment("w1", LEASE).await.unwrap().is_none());
-    let leases = t.store.renew_leases("w1", LEASE).await.unwrap();
-    assert_eq!(leases.len(), 1);
+    assert!(
+        t.store
+            .claim_next_deployment("w1", LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let leases = t
+        .store
+        .renew_leases("w1", &[a.deployment.id, b.deployment.id], LEASE)
+        .await
+        .unwrap();
+    assert_eq!(leases.len(), 1, "b is w2's");
     assert_eq!(leases[0].deployment_id, a.deployment.id);
     assert_eq!(leases[0].cancel_requested_at, None);
 }
@@ -89,20 +109,40 @@ async fn concurrent_claimers_never_share_a_deployment(t: &TestStore) {
 async fn cancel_dequeues_pending_and_flags_running(t: &TestStore) {
     let a = seed(&t.store, "a").await;
     let b = seed(&t.store, "b").await;
-    match t.store.request_cancel(a.deployment.id, Some(a.user.id)).await.unwrap() {
+    match t
+        .store
+        .request_cancel(a.deployment.id, Some(a.user.id))
+        .await
+        .unwrap()
+    {
         CancelOutcome::Dequeued(d) => {
             assert_eq!(d.status, DeploymentStatus::Cancelled);
             assert!(d.completed_at.is_some());
         }
         other => panic!("expected Dequeued, got {other:?}"),
     }
-    let claimed = t.store.claim_next_deployment("w", LEASE).await.unwrap().unwrap();
-    assert_eq!(claimed.id, b.deployment.id, "a cancelled deployment is never claimed");
+    let claimed = t
+        .store
+        .claim_next_deployment("w", LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        t.store.request_cancel(b.deployment.id, Some(b.user.id)).await.unwrap(),
+        claimed.id, b.deployment.id,
+        "a cancelled deployment is never claimed"
+    );
+    assert_eq!(
+        t.store
+            .request_cancel(b.deployment.id, Some(b.user.id))
+            .await
+            .unwrap(),
         CancelOutcome::Requested
     );
-    let leases = t.store.renew_leases("w", LEASE).await.unwrap();
+    let leases = t
+        .store
+        .renew_leases("w", &[b.deployment.id], LEASE)
+        .await
+        .unwrap();
     assert!(leases[0].cancel_requested_at.is_some());
     assert_eq!(leases[0].cancelled_by, Some(b.user.id));
     t.store
@@ -114,30 +154,57 @@ async fn cancel_dequeues_pending_and_flags_running(t: &TestStore) {
         t.store.request_cancel(b.deployment.id, None).await.unwrap(),
         CancelOutcome::AlreadyFinished(DeploymentStatus::Cancelled)
     );
-    assert!(t.store.request_cancel(uuid::Uuid::new_v4(), None).await.is_err());
+    assert!(
+        t.store
+            .request_cancel(uuid::Uuid::new_v4(), None)
+            .await
+            .is_err()
+    );
 }
 
 async fn only_the_holder_finishes(t: &TestStore) {
     let a = seed(&t.store, "a").await;
-    t.store.claim_next_deployment("w1", LEASE).await.unwrap().unwrap();
+    t.store
+        .claim_next_deployment("w1", LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     let none = t
         .store
         .finish_claimed(a.deployment.id, "w2", DeploymentStatus::Success, None, 100)
         .await
         .unwrap();
-    assert!(none.is_none(), "another worker cannot finish w1's deployment");
+    assert!(
+        none.is_none(),
+        "another worker cannot finish w1's deployment"
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
     let done = t
         .store
-        .finish_claimed(a.deployment.id, "w1", DeploymentStatus::Failed, Some("boom"), 31)
+        .finish_claimed(
+            a.deployment.id,
+            "w1",
+            DeploymentStatus::Failed,
+            Some("boom"),
+            31,
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(done.status, DeploymentStatus::Failed);
     assert_eq!(done.error_message.as_deref(), Some("boom"));
     assert!(done.duration_seconds.unwrap() >= 0.02);
-    assert_eq!(t.store.deployment_progress(a.deployment.id).await.unwrap(), 31);
-    assert!(t.store.renew_leases("w1", LEASE).await.unwrap().is_empty());
+    assert_eq!(
+        t.store.deployment_progress(a.deployment.id).await.unwrap(),
+        31
+    );
+    assert!(
+        t.store
+            .renew_leases("w1", &[a.deployment.id], LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn expired_leases_are_failed_once_and_live_ones_kept(t: &TestStore) {
@@ -148,10 +215,17 @@ async fn expired_leases_are_failed_once_and_live_ones_kept(t: &TestStore) {
         .await
         .unwrap()
         .unwrap();
-    t.store.claim_next_deployment("live-worker", LEASE).await.unwrap().unwrap();
+    t.store
+        .claim_next_deployment("live-worker", LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let now = Utc::now();
-    assert_eq!(t.store.expired_leases(now).await.unwrap(), vec![dead.deployment.id]);
+    assert_eq!(
+        t.store.expired_leases(now).await.unwrap(),
+        vec![dead.deployment.id]
+    );
     assert_eq!(
         t.store.running_deployments().await.unwrap().len(),
         2,
@@ -184,13 +258,32 @@ async fn expired_leases_are_failed_once_and_live_ones_kept(t: &TestStore) {
     );
     assert!(
         t.store
-            .finish_claimed(dead.deployment.id, "dead-worker", DeploymentStatus::Success, None, 100)
+            .finish_claimed(
+                dead.deployment.id,
+                "dead-worker",
+                DeploymentStatus::Success,
+                None,
+                100
+            )
             .await
             .unwrap()
             .is_none(),
         "the dead worker cannot overwrite the verdict"
     );
-    assert!(t.store.renew_leases("dead-worker", LEASE).await.unwrap().is_empty());
+    assert!(
+        t.store
+            .renew_leases("dead-worker", &[dead.deployment.id], LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        t.store
+            .renew_leases("live-worker", &[], LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn steps_move_through_their_states(t: &TestStore) {
@@ -200,7 +293,10 @@ async fn steps_move_through_their_states(t: &TestStore) {
     t.store.init_steps(id, &ids).await.unwrap();
     t.store.init_steps(id, &ids).await.unwrap();
     let steps = t.store.list_steps(id).await.unwrap();
-    assert_eq!(steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
+        ids
+    );
     assert!(steps.iter().all(|s| s.status == StepStatus::Pending));
 
     let t0 = Utc::now();
@@ -236,7 +332,11 @@ async fn environment_transitions_are_conditional(t: &TestStore) {
     );
     assert!(
         t.store
-            .transition_environment(env, EnvironmentStatus::Pending, EnvironmentStatus::Deploying)
+            .transition_environment(
+                env,
+                EnvironmentStatus::Pending,
+                EnvironmentStatus::Deploying
+            )
             .await
             .unwrap()
     );
@@ -245,7 +345,10 @@ async fn environment_transitions_are_conditional(t: &TestStore) {
         EnvironmentStatus::Deploying
     );
     let again = t.store.create_deployment(env, Trigger::Manual, None).await;
-    assert!(again.is_err(), "still one active deployment per environment");
+    assert!(
+        again.is_err(),
+        "still one active deployment per environment"
+    );
 }
 
 async fn servers_default_to_ssh(t: &TestStore) {

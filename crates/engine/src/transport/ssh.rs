@@ -190,16 +190,22 @@ impl SshTransport {
             Some(line) => Some(PublicKey::from_openssh(line.trim()).map_err(|e| {
                 SshConnectError::new(
                     ErrorCode::ConfigInvalid,
-                    format!("the pinned host key of {}:{} cannot be read: {e}", target.host, target.port),
+                    format!(
+                        "the pinned host key of {}:{} cannot be read: {e}",
+                        target.host, target.port
+                    ),
                 )
             })?),
             None => None,
         };
 
-        let stream = timeout_at(deadline, TcpStream::connect((target.host.as_str(), target.port)))
-            .await
-            .map_err(|_| timed_out("connecting to"))?
-            .map_err(|e| tcp_error(&target.host, target.port, &e))?;
+        let stream = timeout_at(
+            deadline,
+            TcpStream::connect((target.host.as_str(), target.port)),
+        )
+        .await
+        .map_err(|_| timed_out("connecting to"))?
+        .map_err(|e| tcp_error(&target.host, target.port, &e))?;
         let _ = stream.set_nodelay(true);
 
         let presented = Arc::new(Mutex::new(None));
@@ -235,7 +241,10 @@ impl SshTransport {
                     }
                     _ => SshConnectError::new(
                         ErrorCode::SshProtocol,
-                        format!("SSH handshake with {}:{} failed: {e}", target.host, target.port),
+                        format!(
+                            "SSH handshake with {}:{} failed: {e}",
+                            target.host, target.port
+                        ),
                     ),
                 });
             }
@@ -318,7 +327,10 @@ fn decode_key(
             }
             other => format!("malformed key ({other})"),
         };
-        SshConnectError::new(ErrorCode::KeyInvalid, format!("the SSH private key cannot be read: {why}"))
+        SshConnectError::new(
+            ErrorCode::KeyInvalid,
+            format!("the SSH private key cannot be read: {why}"),
+        )
     })
 }
 
@@ -332,17 +344,12 @@ fn tcp_error(host: &str, port: u16, e: &std::io::Error) -> SshConnectError {
     SshConnectError::new(code, format!("cannot connect to {host}:{port}: {e}"))
 }
 
+/// How long a kill waits for the server to confirm the command ended.
+const KILL_CONFIRM: Duration = Duration::from_secs(2);
+
 /// Kills the remote command's process group if the exec future is dropped mid-flight.
 struct KillOnDrop {
     write: Option<ChannelWriteHalf<Msg>>,
-}
-
-impl KillOnDrop {
-    async fn kill(&mut self) {
-        if let Some(w) = self.write.take() {
-            kill_remote(w).await;
-        }
-    }
 }
 
 impl Drop for KillOnDrop {
@@ -418,19 +425,29 @@ impl Transport for SshTransport {
                 }
                 Some(ChannelMsg::Failure) => {
                     guard.write = None;
-                    return Err(ExecError::Spawn("the server refused to run the command".into()));
+                    return Err(ExecError::Spawn(
+                        "the server refused to run the command".into(),
+                    ));
                 }
                 Some(ChannelMsg::Eof) => {
                     let mut rest = Vec::new();
                     if let Some(l) = out_lines.finish() {
-                        rest.push(OutputLine { stream: OutputStream::Stdout, bytes: l });
+                        rest.push(OutputLine {
+                            stream: OutputStream::Stdout,
+                            bytes: l,
+                        });
                     }
                     if let Some(l) = err_lines.finish() {
-                        rest.push(OutputLine { stream: OutputStream::Stderr, bytes: l });
+                        rest.push(OutputLine {
+                            stream: OutputStream::Stderr,
+                            bytes: l,
+                        });
                     }
                     let mut stopped = None;
                     for line in rest {
-                        if let Err(s) = send_line(&output, line, &mut deadline, &limits.cancel).await {
+                        if let Err(s) =
+                            send_line(&output, line, &mut deadline, &limits.cancel).await
+                        {
                             stopped = Some(s);
                             break;
                         }
@@ -445,8 +462,13 @@ impl Transport for SshTransport {
             };
             let mut stopped = None;
             for bytes in lines {
-                if let Err(s) =
-                    send_line(&output, OutputLine { stream, bytes }, &mut deadline, &limits.cancel).await
+                if let Err(s) = send_line(
+                    &output,
+                    OutputLine { stream, bytes },
+                    &mut deadline,
+                    &limits.cancel,
+                )
+                .await
                 {
                     stopped = Some(s);
                     break;
@@ -457,7 +479,25 @@ impl Transport for SshTransport {
             }
         };
         if let Some(stop) = stop {
-            guard.kill().await;
+            if let Some(w) = guard.write.take() {
+                // Kill, then wait (bounded) for the server to report the command's end, so
+                // that "stopped" means the remote process group is gone.
+                let _ = w.signal(Sig::KILL).await;
+                let _ = tokio::time::timeout(KILL_CONFIRM, async {
+                    while let Some(m) = read.wait().await {
+                        if matches!(
+                            m,
+                            ChannelMsg::ExitStatus { .. }
+                                | ChannelMsg::ExitSignal { .. }
+                                | ChannelMsg::Close
+                        ) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+                kill_remote(w).await;
+            }
             return Err(stop.into_error(limits.timeout));
         }
         for (stream, rest) in [

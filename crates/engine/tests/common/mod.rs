@@ -1,4 +1,5 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
 
+pub mod harness;
 pub mod ssh_env;

@@ -1,0 +1,360 @@
+//! What a stage sees while it runs: the deployment's facts, its logger, its connection,
+//! and `run`, which executes a command under the stage's limits and streams the
+//! command's output into DEBUG lines.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use paasportal_core::diagnostics::ErrorCode;
+use paasportal_core::shell::ShellCommand;
+use paasportal_core::{
+    Deployment, DeploymentContext, Environment, LogLevel, Project, SecretBox, Server, Stage,
+};
+use paasportal_store::Store;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::EngineConfig;
+use crate::control::RunControl;
+use crate::engine::Engine;
+use crate::logger::DeploymentLogger;
+use crate::stage::StageError;
+use crate::transport::{ExecError, ExecLimits, ExitStatus, OutputStream, Transport};
+use crate::vars::Vars;
+
+/// Output lines kept for error reports (the spec asks for the last 50 of a container's log).
+pub const TAIL_LINES: usize = 50;
+/// Most stdout bytes a command's result keeps for the stage to parse.
+pub const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// One deployment's run, shared by its stages.
+pub(crate) struct RunState {
+    pub engine: Engine,
+    pub deployment: Deployment,
+    pub environment: Environment,
+    pub project: Project,
+    pub server: Server,
+    pub context: DeploymentContext,
+    pub logger: DeploymentLogger,
+    pub control: RunControl,
+    pub transport: Mutex<Option<Arc<dyn Transport>>>,
+    pub vars: Vars,
+    pub remote: Mutex<Duration>,
+    pub commands: AtomicUsize,
+}
+
+/// How to run one command.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Bound for this command (the stage's remaining time bounds it too).
+    pub timeout: Option<Duration>,
+    /// Fail the stage when the command exits non-zero.
+    pub check: bool,
+    /// Log each output line at DEBUG.
+    pub log_output: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: None,
+            check: true,
+            log_output: true,
+        }
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    pub status: ExitStatus,
+    /// Its stdout (up to [`CAPTURE_LIMIT`] bytes), unredacted, for the stage to parse.
+    pub stdout: Vec<u8>,
+    /// Its last [`TAIL_LINES`] lines of stdout and stderr, redacted.
+    pub tail: Vec<String>,
+    pub duration: Duration,
+}
+
+impl CommandOutput {
+    /// Stdout as text (invalid UTF-8 replaced), trimmed.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).trim().to_owned()
+    }
+}
+
+/// The stage's view of its deployment.
+pub struct StageContext<'a> {
+    run: &'a RunState,
+    stage: Stage,
+    started: Instant,
+    deadline: Instant,
+}
+
+impl<'a> StageContext<'a> {
+    pub(crate) fn new(
+        run: &'a RunState,
+        stage: Stage,
+        started: Instant,
+        timeout: Duration,
+    ) -> Self {
+        StageContext {
+            run,
+            stage,
+            started,
+            deadline: started + timeout,
+        }
+    }
+
+    /// The stage being run.
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// The deployment, as it was claimed.
+    pub fn deployment(&self) -> &Deployment {
+        &self.run.deployment
+    }
+
+    /// The environment being deployed.
+    pub fn environment(&self) -> &Environment {
+        &self.run.environment
+    }
+
+    /// The environment's project.
+    pub fn project(&self) -> &Project {
+        &self.run.project
+    }
+
+    /// The target server.
+    pub fn server(&self) -> &Server {
+        &self.run.server
+    }
+
+    /// Names and ids the event stream shows with every line.
+    pub fn deployment_context(&self) -> &DeploymentContext {
+        &self.run.context
+    }
+
+    /// The store, for what a stage reads or records.
+    pub fn store(&self) -> &Store {
+        &self.run.engine.store
+    }
+
+    /// The master-key box: decrypts tokens and passwords; register what it opens.
+    pub fn secrets(&self) -> &SecretBox {
+        &self.run.engine.secrets
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.run.engine.config
+    }
+
+    /// Values shared between the stages of this deployment.
+    pub fn vars(&self) -> &Vars {
+        &self.run.vars
+    }
+
+    /// The deployment's redactor (for text a stage stores elsewhere than the log).
+    pub fn redactor(&self) -> &paasportal_core::redact::Redactor {
+        self.run.logger.redactor()
+    }
+
+    /// Makes every later line, `data` field and error of this deployment mask `secret`.
+    pub fn register_secret(&self, secret: &str) {
+        self.run.logger.redactor().register(secret);
+    }
+
+    /// Time since the stage started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Time left before the stage's timeout.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Fires when the deployment is cancelled or otherwise stopped.
+    pub fn cancel_token(&self) -> &CancellationToken {
+        self.run.control.token()
+    }
+
+    /// Logs a line of this stage.
+    pub async fn log(&self, level: LogLevel, message: &str, data: Value) {
+        self.run
+            .logger
+            .log(level, Some(self.stage), message, data)
+            .await
+    }
+
+    /// Logs a line of this stage with an explicit timestamp.
+    pub async fn log_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        level: LogLevel,
+        message: &str,
+        data: Value,
+    ) {
+        self.run
+            .logger
+            .log_at(at, level, Some(self.stage), message, data)
+            .await
+    }
+
+    /// Logs an INFO line of this stage.
+    pub async fn info(&self, message: &str) {
+        self.log(LogLevel::Info, message, Value::Null).await
+    }
+
+    /// Logs a WARNING line of this stage with details.
+    pub async fn warn(&self, message: &str, data: Value) {
+        self.log(LogLevel::Warning, message, data).await
+    }
+
+    /// Logs a DEBUG line of this stage.
+    pub async fn debug(&self, message: &str) {
+        self.log(LogLevel::Debug, message, Value::Null).await
+    }
+
+    /// The deployment's connection to its server (opened by `connecting`).
+    pub fn transport(&self) -> Result<Arc<dyn Transport>, StageError> {
+        self.run
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                StageError::new(
+                    format!(
+                        "Stage {} needs a connection to the server, but none is open",
+                        self.stage
+                    ),
+                    ErrorCode::Internal,
+                    Value::Null,
+                )
+            })
+    }
+
+    /// Makes `transport` the deployment's connection for every later stage.
+    pub fn set_transport(&self, transport: Arc<dyn Transport>) {
+        *self.run.transport.lock().unwrap_or_else(|p| p.into_inner()) = Some(transport);
+    }
+
+    /// Runs a command; a non-zero exit fails the stage.
+    pub async fn run(&self, cmd: &ShellCommand) -> Result<CommandOutput, StageError> {
+        self.run_with(cmd, RunOptions::default()).await
+    }
+
+    /// Runs a command with explicit options.
+    pub async fn run_with(
+        &self,
+        cmd: &ShellCommand,
+        opts: RunOptions,
+    ) -> Result<CommandOutput, StageError> {
+        let transport = self.transport()?;
+        let logger = &self.run.logger;
+        let shown = logger.redactor().redact(&cmd.display());
+        logger
+            .log(
+                LogLevel::Debug,
+                Some(self.stage),
+                &format!("$ {shown}"),
+                Value::Null,
+            )
+            .await;
+        let timeout = opts
+            .timeout
+            .unwrap_or(self.config().command_timeout)
+            .min(self.remaining());
+        let limits = ExecLimits {
+            timeout,
+            cancel: self.run.control.token().clone(),
+        };
+        let (tx, mut rx) = mpsc::channel::<crate::transport::OutputLine>(256);
+        let started = Instant::now();
+        let consume = async {
+            let mut stdout = Vec::new();
+            let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES);
+            while let Some(line) = rx.recv().await {
+                let text = logger
+                    .redactor()
+                    .redact(&String::from_utf8_lossy(&line.bytes));
+                if opts.log_output {
+                    let data = match line.stream {
+                        OutputStream::Stdout => Value::Null,
+                        OutputStream::Stderr => json!({"stream": "stderr"}),
+                    };
+                    logger
+                        .log(LogLevel::Debug, Some(self.stage), &text, data)
+                        .await;
+                }
+                if line.stream == OutputStream::Stdout && stdout.len() < CAPTURE_LIMIT {
+                    stdout.extend_from_slice(&line.bytes);
+                    stdout.push(b'\n');
+                }
+                if tail.len() == TAIL_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(text);
+            }
+            (stdout, Vec::from(tail))
+        };
+        let (result, (stdout, tail)) = tokio::join!(transport.exec(cmd, tx, &limits), consume);
+        let duration = started.elapsed();
+        *self.run.remote.lock().unwrap_or_else(|p| p.into_inner()) += duration;
+        self.run.commands.fetch_add(1, Ordering::Relaxed);
+        let status = result.map_err(|e| self.exec_error(e, &shown, &tail))?;
+        if opts.check && !status.success() {
+            return Err(StageError::new(
+                format!("Command failed with {}: {shown}", status.describe()),
+                ErrorCode::CommandFailed,
+                json!({
+                    "command": shown,
+                    "exit_code": status.code,
+                    "signal": status.signal,
+                    "output_tail": tail,
+                }),
+            ));
+        }
+        Ok(CommandOutput {
+            status,
+            stdout,
+            tail,
+            duration,
+        })
+    }
+
+    fn exec_error(&self, e: ExecError, shown: &str, tail: &[String]) -> StageError {
+        let details = json!({"command": shown, "output_tail": tail});
+        match e {
+            ExecError::Cancelled => StageError::stopped(),
+            ExecError::Timeout(after) => StageError::new(
+                format!(
+                    "Command timed out after {:.1}s and was killed: {shown}",
+                    after.as_secs_f64()
+                ),
+                ErrorCode::Timeout,
+                json!({"command": shown, "timeout_seconds": after.as_secs_f64(), "output_tail": tail}),
+            ),
+            ExecError::Invalid(err) => StageError::new(
+                format!("Invalid command: {err}"),
+                ErrorCode::InvalidCommand,
+                details,
+            ),
+            ExecError::ConnectionLost(why) => StageError::new(
+                format!("Lost the connection to the server while running a command: {why}"),
+                ErrorCode::ConnectionLost,
+                details,
+            ),
+            ExecError::Spawn(why) => StageError::new(
+                format!("The command could not be started: {why}"),
+                ErrorCode::CommandFailed,
+                details,
+            ),
+        }
+    }
+}

@@ -1,0 +1,868 @@
+//! The worker and the pipeline runner against the real test sshd, on both backends:
+//! a pipeline of real commands that succeeds, fails at a fatal stage, warns at a
+//! non-fatal one, is cancelled mid-command, times out, meets wrong credentials, a
+//! changed host key and an unreachable port, leaks no secret, and is recovered when its
+//! worker is lost.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::harness::{Harness, TestAuth, fast_config, messages};
+use paasportal_core::shell::ShellCommand;
+use paasportal_core::stage::CATALOGUE;
+use paasportal_core::{
+    DeploymentStatus, EnvironmentStatus, EventKind, LogLevel, Stage, StepStatus, TransportKind,
+};
+use paasportal_engine::stages::{Connecting, Initializing, Script};
+use paasportal_engine::{EngineConfig, Pipeline};
+use paasportal_store::queue::CancelOutcome;
+use paasportal_store::writer::Committed;
+use paasportal_testkit::TestBackend;
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name(paasportal_testkit::TestBackend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                super::$name(paasportal_testkit::TestBackend::Postgres).await
+            })*
+        }
+    };
+}
+
+both_backends!(
+    a_pipeline_of_real_commands_succeeds,
+    a_fatal_stage_fails_the_deployment,
+    a_non_fatal_stage_warns_and_the_deployment_goes_on,
+    cancel_kills_the_command_in_flight_within_five_seconds,
+    cancel_of_a_queued_deployment_removes_it,
+    stage_timeouts_stop_a_hanging_stage,
+    wrong_password_is_an_auth_failure,
+    wrong_key_is_an_auth_failure,
+    encrypted_key_connects_and_pins_the_host_key,
+    a_changed_host_key_is_refused,
+    an_unreachable_port_is_connection_refused,
+    no_secret_survives_in_logs_data_or_errors,
+    the_local_transport_runs_the_same_pipeline,
+    a_lost_workers_deployment_is_failed,
+    concurrency_is_bounded,
+);
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn base() -> Pipeline {
+    Pipeline::empty()
+        .with(Stage::Initializing, Initializing)
+        .with(Stage::Connecting, Connecting)
+}
+
+fn script(cmd: &str, closing: &str) -> Script {
+    Script::new(vec![ShellCommand::script(cmd)], closing)
+}
+
+fn step_status(steps: &[paasportal_core::DeploymentStep], stage: Stage) -> StepStatus {
+    steps
+        .iter()
+        .find(|s| s.step == stage.id())
+        .map(|s| s.status)
+        .unwrap_or_else(|| panic!("no step {stage}"))
+}
+
+async fn env_events(h: &Harness) -> Vec<String> {
+    let last = h.t.store.last_seq().await.unwrap();
+    h.t.store
+        .entries_between(0, last)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| match c {
+            Committed::Event(e) if e.kind == EventKind::EnvironmentStatus => {
+                Some(e.data["status"].as_str().unwrap().to_owned())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn a_pipeline_of_real_commands_succeeds(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("ok", TestAuth::Key).await;
+    let pipeline = base()
+        .with(
+            Stage::CreatingNetwork,
+            script(
+                "echo creating the network; echo on stderr >&2; sleep 0.2",
+                "Network created",
+            ),
+        )
+        .with(
+            Stage::ConfiguringDns,
+            script(
+                "true",
+                "DNS setup skipped ({duration}): No DNS provider configured",
+            ),
+        );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    assert!(d.duration_seconds.unwrap() >= 0.2);
+    assert!(d.error_message.is_none());
+    assert_eq!(h.t.store.deployment_progress(d.id).await.unwrap(), 100);
+    assert_eq!(
+        h.t.store
+            .get_environment(s.environment.id)
+            .await
+            .unwrap()
+            .status,
+        EnvironmentStatus::Running
+    );
+
+    let lines = h.logs(d.id).await;
+    let msgs = messages(&lines);
+    let infos: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.log.level == LogLevel::Info)
+        .map(|l| l.log.message.as_str())
+        .collect();
+    assert_eq!(infos[0], "Deployment created and queued");
+    assert_eq!(infos[1], "Deploying Project ok (production)");
+    assert_eq!(infos[2], format!("Instance UUID: {}", s.environment.id));
+    assert_eq!(infos[3], format!("Target server: {}", h.ssh.host));
+    assert!(infos[4].starts_with("Configuration loaded ("), "{infos:?}");
+    assert_eq!(infos[5], format!("Connecting to {}...", h.ssh.host));
+    assert!(infos[6].starts_with("Pinned the server's host key on first connection: SHA256:"));
+    assert!(
+        infos[7].starts_with("SSH connection established ("),
+        "{infos:?}"
+    );
+    assert!(infos[8].starts_with("Network created (0."), "{infos:?}");
+    assert!(infos[9].starts_with("DNS setup skipped (0.0s): No DNS provider configured"));
+    assert!(infos[10].starts_with("Deployment completed successfully! Total time: "));
+    assert!(infos[10].ends_with(" min)"));
+    assert!(infos[11].starts_with("Deployment completed! Total: "));
+    let debug_out = lines
+        .iter()
+        .find(|l| l.log.message == "creating the network")
+        .expect("stdout streamed into the log");
+    assert_eq!(debug_out.log.level, LogLevel::Debug);
+    assert_eq!(debug_out.log.step.as_deref(), Some("creating_network"));
+    let stderr = lines.iter().find(|l| l.log.message == "on stderr").unwrap();
+    assert_eq!(stderr.log.data["stream"], "stderr");
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("$ echo creating the network"))
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(last.log.status, DeploymentStatus::Success);
+    assert_eq!(last.log.progress_percent, 100);
+    assert_eq!(last.log.step.as_deref(), Some("completed"));
+    let first = &lines[0];
+    assert_eq!(first.log.status, DeploymentStatus::Running);
+    assert_eq!(first.log.progress_percent, 0);
+    let progress: Vec<u8> = lines.iter().map(|l| l.log.progress_percent).collect();
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+
+    let steps = h.t.store.list_steps(d.id).await.unwrap();
+    assert_eq!(steps.len(), CATALOGUE.len());
+    for stage in [
+        Stage::Initializing,
+        Stage::Connecting,
+        Stage::CreatingNetwork,
+        Stage::ConfiguringDns,
+        Stage::Completed,
+    ] {
+        let st = steps.iter().find(|s| s.step == stage.id()).unwrap();
+        assert_eq!(st.status, StepStatus::Completed, "{stage}");
+        assert!(st.started_at.is_some() && st.completed_at.is_some());
+        assert!(st.duration_seconds.is_some());
+    }
+    assert_eq!(
+        step_status(&steps, Stage::PullingImage),
+        StepStatus::Skipped
+    );
+    let net = steps.iter().find(|s| s.step == "creating_network").unwrap();
+    assert!(net.duration_seconds.unwrap() >= 0.2);
+
+    let server = h.t.store.get_server(s.server.id).await.unwrap();
+    assert!(server.host_key_fingerprint.unwrap().starts_with("SHA256:"));
+    assert_eq!(env_events(&h).await, ["deploying", "running"]);
+    h.close().await;
+}
+
+async fn a_fatal_stage_fails_the_deployment(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("fatal", TestAuth::Key).await;
+    let pipeline = base()
+        .with(
+            Stage::CreatingNetwork,
+            script("echo network exists >&2; exit 7", "Network created"),
+        )
+        .with(Stage::HealthCheck, script("true", "Health check passed!"));
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    let err = d.error_message.unwrap();
+    assert!(
+        err.starts_with("Command failed with exit code 7: "),
+        "{err}"
+    );
+    assert_eq!(
+        h.t.store
+            .get_environment(s.environment.id)
+            .await
+            .unwrap()
+            .status,
+        EnvironmentStatus::Failed
+    );
+    let lines = h.logs(d.id).await;
+    let error = lines
+        .iter()
+        .find(|l| {
+            l.log.level == LogLevel::Error && l.log.step.as_deref() == Some("creating_network")
+        })
+        .unwrap();
+    assert_eq!(error.log.data["error_code"], "COMMAND_FAILED");
+    assert_eq!(error.log.data["exit_code"], 7);
+    assert_eq!(error.log.data["output_tail"][0], "network exists");
+    assert!(error.log.data["duration_seconds"].as_f64().is_some());
+    let last = lines.last().unwrap();
+    assert!(
+        last.log
+            .message
+            .starts_with("Deployment failed! Total time: ")
+    );
+    assert_eq!(last.log.status, DeploymentStatus::Failed);
+    assert_eq!(last.log.data["failed_step"], "creating_network");
+    let steps = h.t.store.list_steps(d.id).await.unwrap();
+    assert_eq!(
+        step_status(&steps, Stage::Connecting),
+        StepStatus::Completed
+    );
+    assert_eq!(
+        step_status(&steps, Stage::CreatingNetwork),
+        StepStatus::Failed
+    );
+    assert_eq!(step_status(&steps, Stage::HealthCheck), StepStatus::Skipped);
+    assert_eq!(step_status(&steps, Stage::Completed), StepStatus::Skipped);
+    assert!(
+        !messages(&lines)
+            .iter()
+            .any(|m| m.contains("Health check passed"))
+    );
+    assert_eq!(env_events(&h).await, ["deploying", "failed"]);
+    h.close().await;
+}
+
+async fn a_non_fatal_stage_warns_and_the_deployment_goes_on(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("warn", TestAuth::Key).await;
+    let config = EngineConfig {
+        command_timeout: Duration::from_millis(800),
+        ..fast_config()
+    };
+    let pipeline = base()
+        .with(
+            Stage::ConfiguringDns,
+            script("echo no provider >&2; exit 1", "DNS configured"),
+        )
+        .with(Stage::VerifyingDns, script("sleep 30", "DNS verified"))
+        .with(
+            Stage::HealthCheck,
+            script("echo healthy", "Health check passed!"),
+        );
+    let w = h.start_worker(h.engine(pipeline, config));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    let steps = h.t.store.list_steps(d.id).await.unwrap();
+    assert_eq!(
+        step_status(&steps, Stage::ConfiguringDns),
+        StepStatus::Warning
+    );
+    assert_eq!(
+        step_status(&steps, Stage::VerifyingDns),
+        StepStatus::Warning
+    );
+    assert_eq!(
+        step_status(&steps, Stage::HealthCheck),
+        StepStatus::Completed
+    );
+    let lines = h.logs(d.id).await;
+    let warnings: Vec<_> = lines
+        .iter()
+        .filter(|l| l.log.level == LogLevel::Warning)
+        .collect();
+    assert_eq!(warnings.len(), 2, "{:?}", messages(&lines));
+    assert!(
+        warnings[0]
+            .log
+            .message
+            .starts_with("Command failed with exit code 1: ")
+    );
+    assert!(
+        warnings[0].log.message.ends_with("s)"),
+        "the warning carries its duration"
+    );
+    assert_eq!(warnings[0].log.step.as_deref(), Some("configuring_dns"));
+    assert!(
+        warnings[1]
+            .log
+            .message
+            .starts_with("Command timed out after 0.8s and was killed")
+    );
+    assert_eq!(warnings[1].log.data["error_code"], "TIMEOUT");
+    assert!(
+        messages(&lines)
+            .iter()
+            .any(|m| m.starts_with("Health check passed! ("))
+    );
+    h.close().await;
+}
+
+async fn cancel_kills_the_command_in_flight_within_five_seconds(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("cancel", TestAuth::Key).await;
+    let pipeline = base().with(
+        Stage::CreatingDatabase,
+        script("echo $$; sleep 300; true", "PostgreSQL container running"),
+    );
+    let w = h.start_worker(h.engine(
+        pipeline,
+        EngineConfig {
+            heartbeat: Duration::from_secs(1),
+            ..fast_config()
+        },
+    ));
+    let pid_line = h
+        .wait_for_line(s.deployment.id, LIMIT, |l| {
+            l.log.level == LogLevel::Debug && l.log.message.parse::<i64>().is_ok()
+        })
+        .await;
+    let pgid: i64 = pid_line.log.message.parse().unwrap();
+    let asked = Instant::now();
+    assert_eq!(
+        h.t.store
+            .request_cancel(s.deployment.id, Some(s.user.id))
+            .await
+            .unwrap(),
+        CancelOutcome::Requested
+    );
+    let d = h
+        .wait_finished(s.deployment.id, Duration::from_secs(10))
+        .await;
+    let took = asked.elapsed();
+    w.stop().await;
+    assert!(took < Duration::from_secs(5), "cancel took {took:?}");
+    assert_eq!(d.status, DeploymentStatus::Cancelled);
+    assert_eq!(
+        d.error_message.as_deref(),
+        Some("Deployment cancelled by Owner cancel (owner-cancel@example.com)")
+    );
+    // The remote command is gone within the same 5 s: ask the server over a fresh connection.
+    let probe = paasportal_engine::transport::SshTransport::connect(
+        &h.ssh.key_target(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let check = ShellCommand::script(&format!(
+        "if kill -0 -- -{pgid} 2>/dev/null; then echo alive; else echo gone; fi"
+    ));
+    use paasportal_engine::transport::Transport;
+    loop {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let limits = paasportal_engine::transport::ExecLimits {
+            timeout: Duration::from_secs(10),
+            cancel: Default::default(),
+        };
+        probe.exec(&check, tx, &limits).await.unwrap();
+        if rx.recv().await.unwrap().bytes == b"gone" {
+            break;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "remote process group {pgid} alive 5 s after the cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    probe.close().await;
+
+    let lines = h.logs(d.id).await;
+    let cancel = lines
+        .iter()
+        .find(|l| {
+            l.log
+                .message
+                .starts_with("Deployment cancelled by Owner cancel")
+        })
+        .expect("who cancelled is logged");
+    assert_eq!(cancel.log.level, LogLevel::Warning);
+    assert_eq!(cancel.log.status, DeploymentStatus::Cancelled);
+    assert_eq!(cancel.log.data["cancelled_by"], s.user.id.to_string());
+    assert_eq!(cancel.log.data["error_code"], "CANCELLED");
+    assert_eq!(cancel.log.step.as_deref(), Some("creating_database"));
+    let steps = h.t.store.list_steps(d.id).await.unwrap();
+    assert_eq!(
+        step_status(&steps, Stage::CreatingDatabase),
+        StepStatus::Failed
+    );
+    assert_eq!(step_status(&steps, Stage::Completed), StepStatus::Skipped);
+    // The stage may have changed the server: the environment is not claimed healthy.
+    assert_eq!(
+        h.t.store
+            .get_environment(s.environment.id)
+            .await
+            .unwrap()
+            .status,
+        EnvironmentStatus::Failed
+    );
+    assert!(
+        messages(&lines)
+            .iter()
+            .any(|m| m.starts_with("Environment marked failed"))
+    );
+
+    // A cancel before anything on the server changed gives the environment back its status.
+    let again =
+        h.t.store
+            .create_deployment(
+                s.environment.id,
+                paasportal_core::Trigger::Manual,
+                Some(s.user.id),
+            )
+            .await
+            .unwrap();
+    h.t.store
+        .transition_environment(
+            s.environment.id,
+            EnvironmentStatus::Failed,
+            EnvironmentStatus::Running,
+        )
+        .await
+        .unwrap();
+    let pipeline = base().with(
+        Stage::CreatingNetwork,
+        script("echo $$; sleep 300", "Network created").read_only(),
+    );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    h.wait_for_line(again.id, LIMIT, |l| l.log.message.parse::<i64>().is_ok())
+        .await;
+    h.t.store.request_cancel(again.id, None).await.unwrap();
+    let d = h.wait_finished(again.id, Duration::from_secs(10)).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Cancelled);
+    assert_eq!(
+        h.t.store
+            .get_environment(s.environment.id)
+            .await
+            .unwrap()
+            .status,
+        EnvironmentStatus::Running
+    );
+    h.close().await;
+}
+
+async fn cancel_of_a_queued_deployment_removes_it(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("queued", TestAuth::Key).await;
+    match h
+        .t
+        .store
+        .request_cancel(s.deployment.id, Some(s.user.id))
+        .await
+        .unwrap()
+    {
+        CancelOutcome::Dequeued(d) => assert_eq!(d.status, DeploymentStatus::Cancelled),
+        other => panic!("{other:?}"),
+    }
+    let w = h.start_worker(h.engine(base(), fast_config()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    w.stop().await;
+    let d = h.t.store.get_deployment(s.deployment.id).await.unwrap();
+    assert_eq!(d.status, DeploymentStatus::Cancelled);
+    assert!(d.started_at.is_none(), "never started");
+    assert!(h.logs(d.id).await.is_empty());
+    h.close().await;
+}
+
+async fn stage_timeouts_stop_a_hanging_stage(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("slow", TestAuth::Key).await;
+    let mut config = fast_config();
+    config
+        .stage_timeouts
+        .insert(Stage::PullingImage, Duration::from_millis(1500));
+    let pipeline = base().with(Stage::PullingImage, script("sleep 120", "Image ready"));
+    let w = h.start_worker(h.engine(pipeline, config));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    let err = d.error_message.unwrap();
+    assert!(
+        err == "Pulling Image timed out after 1.5s"
+            || err.starts_with("Command timed out after 1.5s"),
+        "{err}"
+    );
+    let lines = h.logs(d.id).await;
+    let error = lines
+        .iter()
+        .find(|l| l.log.level == LogLevel::Error && l.log.step.as_deref() == Some("pulling_image"))
+        .unwrap();
+    let code = error.log.data["error_code"].as_str().unwrap();
+    assert!(code == "STAGE_TIMEOUT" || code == "TIMEOUT", "{code}");
+    assert!(d.duration_seconds.unwrap() < 10.0);
+    h.close().await;
+}
+
+async fn connect_failure(
+    backend: TestBackend,
+    auth: TestAuth,
+    tag: &str,
+    prepare: impl AsyncFnOnce(&Harness, &common::harness::Seeded),
+) -> (
+    Harness,
+    paasportal_core::LogRecord,
+    paasportal_core::Deployment,
+) {
+    let h = Harness::new(backend).await;
+    let s = h.seed(tag, auth).await;
+    prepare(&h, &s).await;
+    let config = EngineConfig {
+        ssh: paasportal_engine::transport::SshOptions {
+            connect_timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
+        ..fast_config()
+    };
+    let w = h.start_worker(h.engine(base(), config));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    assert_eq!(
+        d.error_message.as_deref(),
+        Some("Failed to connect to server via SSH")
+    );
+    let lines = h.logs(d.id).await;
+    let error = lines
+        .iter()
+        .find(|l| l.log.level == LogLevel::Error && l.log.step.as_deref() == Some("connecting"))
+        .expect("an error line at connecting")
+        .clone();
+    assert_eq!(error.log.message, "Failed to connect to server via SSH");
+    assert_eq!(error.log.data["vm_ip"], h.ssh.host);
+    assert!(error.log.data["ssh_port"].as_u64().is_some());
+    assert!(error.log.data["troubleshooting"].as_array().unwrap().len() >= 4);
+    assert_eq!(
+        h.t.store
+            .get_environment(s.environment.id)
+            .await
+            .unwrap()
+            .status,
+        EnvironmentStatus::Failed
+    );
+    (h, error, d)
+}
+
+async fn wrong_password_is_an_auth_failure(backend: TestBackend) {
+    let (h, error, d) =
+        connect_failure(backend, TestAuth::WrongPassword, "pw", async |_, _| {}).await;
+    assert_eq!(error.log.data["error_code"], "AUTH_FAILED");
+    assert_eq!(error.log.data["ssh_method"], "password");
+    assert_eq!(error.log.data["ssh_port"], h.ssh.port);
+    let all = serde_json::to_string(&h.logs(d.id).await).unwrap();
+    assert!(!all.contains("definitely-not-the-password"));
+    h.close().await;
+}
+
+async fn wrong_key_is_an_auth_failure(backend: TestBackend) {
+    let (h, error, _) = connect_failure(backend, TestAuth::WrongKey, "key", async |_, _| {}).await;
+    assert_eq!(error.log.data["error_code"], "AUTH_FAILED");
+    assert_eq!(error.log.data["ssh_method"], "key");
+    h.close().await;
+}
+
+async fn encrypted_key_connects_and_pins_the_host_key(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("enc", TestAuth::EncryptedKey).await;
+    let w = h.start_worker(h.engine(base(), fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    let pinned =
+        h.t.store
+            .get_server_secrets(s.server.id)
+            .await
+            .unwrap()
+            .host_key
+            .unwrap();
+    let expected = russh::keys::PublicKey::from_openssh(h.ssh.host_pubkey.trim()).unwrap();
+    assert_eq!(
+        russh::keys::PublicKey::from_openssh(&pinned)
+            .unwrap()
+            .key_data(),
+        expected.key_data()
+    );
+    // The second deployment connects against the pinned key and pins nothing new.
+    let next =
+        h.t.store
+            .create_deployment(s.environment.id, paasportal_core::Trigger::Manual, None)
+            .await
+            .unwrap();
+    let d = h.wait_finished(next.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Success);
+    assert!(
+        !messages(&h.logs(next.id).await)
+            .iter()
+            .any(|m| m.contains("Pinned"))
+    );
+    h.close().await;
+}
+
+async fn a_changed_host_key_is_refused(backend: TestBackend) {
+    let (h, error, _) = connect_failure(backend, TestAuth::Key, "hk", async |h, s| {
+        let other = russh::keys::decode_secret_key(&h.ssh.wrong_key, None).unwrap();
+        let public = other.public_key().clone();
+        h.t.store
+            .pin_host_key(
+                s.server.id,
+                &public.to_openssh().unwrap(),
+                &public.fingerprint(russh::keys::HashAlg::Sha256).to_string(),
+            )
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(error.log.data["error_code"], "HOST_KEY_MISMATCH");
+    let detail = error.log.data["error"].as_str().unwrap();
+    assert_eq!(
+        detail.matches("SHA256:").count(),
+        2,
+        "names both fingerprints: {detail}"
+    );
+    assert!(
+        error.log.data["troubleshooting"][0]
+            .as_str()
+            .unwrap()
+            .contains("pinned host key")
+    );
+    h.close().await;
+}
+
+async fn an_unreachable_port_is_connection_refused(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("port", TestAuth::Key).await;
+    let port = paasportal_testkit::free_port();
+    let sql = "UPDATE servers SET ssh_port = $2 WHERE id = $1";
+    paasportal_store::with_db!(h.t.store.db(), p => sqlx::query(sql).bind(s.server.id).bind(i64::from(port)).execute(p).await.map(|_| ()).unwrap());
+    let w = h.start_worker(h.engine(base(), fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    let error = h
+        .logs(d.id)
+        .await
+        .into_iter()
+        .find(|l| l.log.level == LogLevel::Error)
+        .unwrap();
+    assert_eq!(error.log.data["error_code"], "CONNECTION_REFUSED");
+    assert_eq!(error.log.data["ssh_port"], port);
+    h.close().await;
+}
+
+async fn no_secret_survives_in_logs_data_or_errors(backend: TestBackend) {
+    use base64::Engine as _;
+    let h = Harness::new(backend).await;
+    let s = h.seed("secret", TestAuth::Password).await;
+    let pw = h.ssh.password.clone();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&pw);
+    let pipeline = base()
+        .with(
+            Stage::CloningRepo,
+            Script::new(
+                vec![
+                    ShellCommand::new("echo")
+                        .arg(format!("https://deploy:{pw}@git.example.com/x.git")),
+                    ShellCommand::new("printf '%s\\n'").arg(&pw).raw("| base64"),
+                    ShellCommand::new("printf '{\"password\": \"%s\"}\\n'").arg(&pw),
+                ],
+                "Project repository cloned",
+            ),
+        )
+        .with(
+            Stage::PullingImage,
+            Script::new(
+                vec![
+                    ShellCommand::new("echo")
+                        .arg(format!("login failed for {pw}"))
+                        .raw(">&2; exit 1"),
+                ],
+                "Image ready",
+            ),
+        );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    let err = d.error_message.unwrap();
+    assert!(!err.contains(&pw), "{err}");
+    assert!(err.contains("***"), "{err}");
+    let lines = h.logs(d.id).await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.log.message.contains("https://deploy:***@git.example.com"))
+    );
+    for l in &lines {
+        let dumped = format!("{} {}", l.log.message, l.log.data);
+        for form in [pw.as_str(), b64.as_str(), b64.trim_end_matches('=')] {
+            assert!(!dumped.contains(form), "secret form {form:?} in {dumped}");
+        }
+    }
+    let error_line = lines
+        .iter()
+        .find(|l| l.log.level == LogLevel::Error && l.log.step.as_deref() == Some("pulling_image"))
+        .unwrap();
+    assert_eq!(
+        error_line.log.data["output_tail"][0],
+        "login failed for ***"
+    );
+    h.close().await;
+}
+
+async fn the_local_transport_runs_the_same_pipeline(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("local", TestAuth::Key).await;
+    h.t.store
+        .set_server_transport(s.server.id, TransportKind::Local)
+        .await
+        .unwrap();
+    let marker = std::env::temp_dir().join(format!("pp-local-{}", s.deployment.id));
+    let pipeline = base().with(
+        Stage::CreatingNetwork,
+        Script::new(
+            vec![ShellCommand::new("touch").arg(marker.as_os_str().as_encoded_bytes())],
+            "Network created",
+        ),
+    );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    assert!(marker.exists(), "the command ran on this host");
+    std::fs::remove_file(&marker).unwrap();
+    let msgs = messages(&h.logs(d.id).await);
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("Local transport ready ("))
+    );
+    h.close().await;
+}
+
+async fn a_lost_workers_deployment_is_failed(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("lost", TestAuth::Key).await;
+    // A worker that claimed the deployment, started a stage, and died.
+    let claimed =
+        h.t.store
+            .claim_next_deployment("dead-host:1:dead", Duration::from_millis(1))
+            .await
+            .unwrap()
+            .unwrap();
+    let ids: Vec<&str> = CATALOGUE.iter().map(|i| i.id).collect();
+    h.t.store.init_steps(claimed.id, &ids).await.unwrap();
+    h.t.store
+        .start_step(claimed.id, "creating_network", chrono::Utc::now(), 12)
+        .await
+        .unwrap();
+    h.t.store
+        .set_environment_status(s.environment.id, EnvironmentStatus::Deploying)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let w = h.start_worker(h.engine(base(), fast_config()));
+    let d = h.wait_finished(claimed.id, Duration::from_secs(10)).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    assert!(d.error_message.unwrap().starts_with("Worker lost: "));
+    assert_eq!(
+        h.t.store
+            .get_environment(s.environment.id)
+            .await
+            .unwrap()
+            .status,
+        EnvironmentStatus::Failed
+    );
+    let steps = h.t.store.list_steps(d.id).await.unwrap();
+    assert_eq!(
+        step_status(&steps, Stage::CreatingNetwork),
+        StepStatus::Failed
+    );
+    assert_eq!(step_status(&steps, Stage::HealthCheck), StepStatus::Skipped);
+    let lines = h.logs(d.id).await;
+    let line = lines.last().unwrap();
+    assert_eq!(line.log.level, LogLevel::Error);
+    assert_eq!(line.log.data["error_code"], "WORKER_LOST");
+    assert_eq!(line.log.step.as_deref(), Some("creating_network"));
+    assert_eq!(line.log.status, DeploymentStatus::Failed);
+    assert_eq!(env_events(&h).await, ["failed"]);
+    h.close().await;
+}
+
+async fn concurrency_is_bounded(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(h.seed(&format!("c{i}"), TestAuth::Key).await.deployment.id);
+    }
+    let pipeline = base().with(
+        Stage::CreatingNetwork,
+        script("sleep 0.6", "Network created"),
+    );
+    let w = h.start_worker(h.engine(
+        pipeline,
+        EngineConfig {
+            concurrency: 2,
+            ..fast_config()
+        },
+    ));
+    let started = Instant::now();
+    let mut most = 0;
+    loop {
+        let mut running = 0;
+        let mut done = 0;
+        for id in &ids {
+            match h.t.store.get_deployment(*id).await.unwrap().status {
+                DeploymentStatus::Running => running += 1,
+                s if s.is_finished() => done += 1,
+                _ => {}
+            }
+        }
+        most = most.max(running);
+        if done == ids.len() {
+            break;
+        }
+        assert!(started.elapsed() < LIMIT);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.stop().await;
+    assert_eq!(
+        most, 2,
+        "at most `concurrency` deployments run at once, and that many do"
+    );
+    for id in ids {
+        assert_eq!(
+            h.t.store.get_deployment(id).await.unwrap().status,
+            DeploymentStatus::Success
+        );
+    }
+    h.close().await;
+}
