@@ -69,25 +69,68 @@ impl Worker {
         self
     }
 
-    /// Runs until `shutdown` resolves, then lets running deployments finish for up to
-    /// the configured grace and stops the rest (they end `failed`, saying why).
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), EngineError> {
-        let engine = self.engine.clone();
-        let store = &engine.store;
-        let cfg = engine.config.clone();
-        let _lock = match store.backend() {
-            Backend::Sqlite => sqlite_lock::acquire(store.url())?,
+    /// Takes the SQLite worker lock (on SQLite) and fails what dead workers left running.
+    /// Errors here mean the worker must not run (another one holds the database).
+    pub async fn prepare(self) -> Result<ReadyWorker, EngineError> {
+        let lock = match self.engine.store.backend() {
+            Backend::Sqlite => sqlite_lock::acquire(self.engine.store.url())?,
             Backend::Postgres => None,
         };
         self.recover_at_start().await?;
-        tracing::info!(worker_id = %self.id, concurrency = cfg.concurrency, "worker started");
+        Ok(ReadyWorker {
+            worker: self,
+            _lock: lock,
+        })
+    }
+
+    /// [`Worker::prepare`], then [`ReadyWorker::run`].
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), EngineError> {
+        self.prepare().await?.run(shutdown).await
+    }
+
+    async fn recover_at_start(&self) -> Result<(), EngineError> {
+        let engine = &self.engine;
+        match engine.store.backend() {
+            Backend::Sqlite => {
+                for id in engine.store.running_deployments().await? {
+                    fail_lost(engine, id, LostWorker::ProcessEnded, None).await?;
+                }
+            }
+            Backend::Postgres => {
+                reap_expired(engine).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A worker that holds its lock and has recovered what dead workers left: ready to run.
+pub struct ReadyWorker {
+    worker: Worker,
+    _lock: Option<sqlite_lock::WorkerLock>,
+}
+
+impl ReadyWorker {
+    /// The worker's id.
+    pub fn id(&self) -> &str {
+        &self.worker.id
+    }
+
+    /// Runs until `shutdown` resolves, then lets running deployments finish for up to
+    /// the configured grace and stops the rest (they end `failed`, saying why).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), EngineError> {
+        let this = &self.worker;
+        let engine = this.engine.clone();
+        let store = &engine.store;
+        let cfg = engine.config.clone();
+        tracing::info!(worker_id = %this.id, concurrency = cfg.concurrency, "worker started");
 
         let active: Active = Arc::default();
         let background = CancellationToken::new();
         let mut helpers = JoinSet::new();
         helpers.spawn(heartbeat(
             engine.clone(),
-            self.id.clone(),
+            this.id.clone(),
             active.clone(),
             background.clone(),
         ));
@@ -106,7 +149,7 @@ impl Worker {
                 _ = &mut shutdown => break,
                 p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             };
-            match store.claim_next_deployment(&self.id, cfg.lease).await {
+            match store.claim_next_deployment(&this.id, cfg.lease).await {
                 Ok(Some(deployment)) => {
                     let control = RunControl::new();
                     let id = deployment.id;
@@ -116,7 +159,7 @@ impl Worker {
                         id,
                     };
                     let (engine, worker_id, reports) =
-                        (engine.clone(), self.id.clone(), self.reports.clone());
+                        (engine.clone(), this.id.clone(), this.reports.clone());
                     runs.spawn(async move {
                         let _guard = guard;
                         let _permit = permit;
@@ -127,7 +170,7 @@ impl Worker {
                     drop(permit);
                     tokio::select! {
                         _ = &mut shutdown => break,
-                        _ = self.wake.notified() => {}
+                        _ = this.wake.notified() => {}
                         _ = tokio::time::sleep(cfg.poll) => {}
                     }
                 }
@@ -161,22 +204,7 @@ impl Worker {
         }
         background.cancel();
         while helpers.join_next().await.is_some() {}
-        tracing::info!(worker_id = %self.id, "worker stopped");
-        Ok(())
-    }
-
-    async fn recover_at_start(&self) -> Result<(), EngineError> {
-        let engine = &self.engine;
-        match engine.store.backend() {
-            Backend::Sqlite => {
-                for id in engine.store.running_deployments().await? {
-                    fail_lost(engine, id, LostWorker::ProcessEnded, None).await?;
-                }
-            }
-            Backend::Postgres => {
-                reap_expired(engine).await?;
-            }
-        }
+        tracing::info!(worker_id = %this.id, "worker stopped");
         Ok(())
     }
 }

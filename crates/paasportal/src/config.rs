@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::bench::BenchCommand;
+use crate::worker::{EngineArgs, WorkerArgs};
 
 /// Deployment control plane for Odoo hosting.
 #[derive(Debug, Parser)]
@@ -21,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the API, the event stream, the web UI and a deployment worker.
     Serve(Box<ServeArgs>),
+    /// Run a deployment worker alone: it claims queued deployments and runs them.
+    Worker(Box<WorkerArgs>),
     /// Measure paasportal's performance.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -103,6 +107,23 @@ pub struct ServeArgs {
     pub db_max_connections: u32,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Run a deployment worker in this process (`false` to leave deployments to
+    /// separate `paasportal worker` processes).
+    #[arg(long, env = "PAASPORTAL_WORKER", default_value_t = true, action = ArgAction::Set,
+          value_parser = BoolishValueParser::new())]
+    pub worker: bool,
+    /// Do not run a deployment worker in this process (same as PAASPORTAL_WORKER=false).
+    #[arg(long)]
+    pub no_worker: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+impl ServeArgs {
+    /// Whether `serve` runs a deployment worker.
+    pub fn runs_worker(&self) -> bool {
+        self.worker && !self.no_worker
+    }
 }
 
 /// Settings of authentication.
@@ -138,6 +159,34 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_runs_a_worker_unless_told_not_to() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Serve(s) => s.runs_worker(),
+            _ => unreachable!(),
+        };
+        assert!(parse(&["paasportal", "serve"]));
+        assert!(!parse(&["paasportal", "serve", "--no-worker"]));
+        assert!(!parse(&["paasportal", "serve", "--worker", "false"]));
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("worker")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for var in [
+            "PAASPORTAL_WORKER_CONCURRENCY",
+            "PAASPORTAL_WORKER_LEASE_SECS",
+            "PAASPORTAL_STAGE_TIMEOUTS",
+            "PAASPORTAL_COMMAND_TIMEOUT_SECS",
+            "PAASPORTAL_SSH_CONNECT_TIMEOUT_SECS",
+            "PAASPORTAL_MASTER_KEY",
+            "PAASPORTAL_DATABASE_URL",
+        ] {
+            assert!(help.contains(var), "worker --help does not mention {var}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod keys;
 mod serve;
 mod startup;
 mod telemetry;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => {
             telemetry::init(&args.common.log_level, args.common.log_format)?;
             serve::run(*args).await?;
+        }
+        Command::Worker(args) => {
+            telemetry::init(&args.common.log_level, args.common.log_format)?;
+            worker::run(*args).await?;
         }
         Command::Bench(cmd) => {
             let level = std::env::var("PAASPORTAL_LOG_LEVEL").unwrap_or_else(|_| "warn".into());

@@ -10,7 +10,7 @@ use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, WriterConfig};
 
 use crate::config::ServeArgs;
-use crate::{first_admin, keys, startup};
+use crate::{first_admin, keys, startup, worker};
 
 /// Runs the server until SIGINT or SIGTERM, then drains connections and flushes the log writer.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -44,6 +44,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let (writer, writer_task) =
         LogWriter::start(store.clone(), Arc::new(NoSink), WriterConfig::default());
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker_task = if args.runs_worker() {
+        let ready =
+            worker::prepare(store.clone(), writer.clone(), secrets.clone(), &args.engine).await?;
+        tracing::info!(
+            worker_id = ready.id(),
+            "deployment worker running in this process"
+        );
+        let mut stopped = worker_stopped;
+        Some(tokio::spawn(worker::run_ready(ready, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })))
+    } else {
+        tracing::info!("no deployment worker in this process (PAASPORTAL_WORKER=false)");
+        None
+    };
     let state = AppState::new(
         store.clone(),
         writer,
@@ -58,6 +74,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %addr, backend = ?store.backend(), "paasportal serving");
     eprintln!("paasportal listening on http://{addr}");
     paasportal_server::serve(listener, state, shutdown_signal()).await?;
+    if let Some(task) = worker_task {
+        tracing::info!("shutting down: stopping the deployment worker");
+        let _ = stop_worker.send(true);
+        task.await??;
+    }
     tracing::info!("shutting down: flushing the log writer");
     writer_task.shutdown().await;
     store.close().await;

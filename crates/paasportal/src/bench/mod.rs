@@ -1,5 +1,6 @@
 //! `paasportal bench …`: benchmarks that print what they measured and, last, one JSON line.
 
+mod engine;
 mod fixtures;
 mod ingest;
 mod stats;
@@ -11,11 +12,14 @@ use clap::Subcommand;
 pub enum BenchCommand {
     /// K concurrent deployments append L log lines each through the durable writer.
     Ingest(ingest::IngestArgs),
+    /// N deployments of the full pipeline against a real sshd on one worker: engine overhead.
+    Engine(engine::EngineBenchArgs),
 }
 
 /// Runs one benchmark.
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(args).await,
+        BenchCommand::Engine(args) => engine::run(args).await,
     }
 }
