@@ -22,6 +22,7 @@ use crate::control::RunControl;
 use crate::engine::Engine;
 use crate::logger::DeploymentLogger;
 use crate::stage::StageError;
+use crate::steps::StepRecorder;
 use crate::transport::{ExecError, ExecLimits, ExitStatus, OutputStream, Transport};
 use crate::vars::Vars;
 
@@ -39,6 +40,7 @@ pub(crate) struct RunState {
     pub server: Server,
     pub context: DeploymentContext,
     pub logger: DeploymentLogger,
+    pub steps: StepRecorder,
     pub control: RunControl,
     pub transport: Mutex<Option<Arc<dyn Transport>>>,
     pub vars: Vars,

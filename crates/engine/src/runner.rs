@@ -29,6 +29,7 @@ use crate::engine::Engine;
 use crate::events;
 use crate::logger::DeploymentLogger;
 use crate::stage::{OutcomeKind, StageError, StageHandler, with_duration};
+use crate::steps::StepRecorder;
 use crate::vars::Vars;
 
 /// How long a stopped stage may take to kill its command and return before it is dropped.
@@ -71,6 +72,7 @@ pub async fn run(
     let server = store.get_server(environment.server_id).await?;
     let context = store.deployment_context(id).await?;
     let logger = DeploymentLogger::new(id, engine.writer.clone(), Redactor::new());
+    let steps = StepRecorder::start(store.clone(), id);
     let state = RunState {
         engine: engine.clone(),
         deployment,
@@ -79,6 +81,7 @@ pub async fn run(
         server,
         context,
         logger,
+        steps,
         control,
         transport: Mutex::new(None),
         vars: Vars::default(),
@@ -115,14 +118,12 @@ async fn drive(
     let pipeline = state.engine.pipeline.clone();
     let ids: Vec<&str> = CATALOGUE.iter().map(|i| i.id).collect();
     store.init_steps(id, &ids).await?;
-    let now = Utc::now();
-    for info in CATALOGUE.iter() {
-        if pipeline.handler(info.stage).is_none() {
-            store
-                .finish_step(id, info.id, StepStatus::Skipped, now, 0.0, 0)
-                .await?;
-        }
-    }
+    let absent: Vec<&str> = CATALOGUE
+        .iter()
+        .filter(|i| pipeline.handler(i.stage).is_none())
+        .map(|i| i.id)
+        .collect();
+    store.skip_steps(id, &absent).await?;
 
     let previous = state.environment.status;
     store
@@ -137,9 +138,11 @@ async fn drive(
 
     let mut altered = false;
     let mut last = Stage::Initializing;
+    let mut interrupted = false;
     let mut failure: Option<(Stage, StageError)> = None;
     for (stage, handler) in pipeline.stages() {
         if state.control.reason().is_some() {
+            interrupted = true;
             break;
         }
         last = stage;
@@ -152,12 +155,18 @@ async fn drive(
                 failure = Some((stage, e));
                 break;
             }
-            StageEnd::Stopped => break,
+            StageEnd::Stopped => {
+                interrupted = true;
+                break;
+            }
         }
     }
 
+    state.steps.flush().await?;
     let total = started.elapsed().as_secs_f64();
-    if let Some(reason) = state.control.reason() {
+    // A stop that came after the last stage changes nothing: the deployment completed.
+    // (A lost lease still writes nothing: every final write needs the lease.)
+    if let (true, Some(reason)) = (interrupted, state.control.reason()) {
         return stopped(state, worker_id, reason, last, previous, altered, total).await;
     }
     if let Some((stage, error)) = failure {
@@ -172,14 +181,10 @@ async fn run_stage(
     stage: Stage,
     handler: &dyn StageHandler,
 ) -> StoreResult<StageEnd> {
-    let store = &state.engine.store;
-    let id = state.deployment.id;
     let timeout = state.engine.config.stage_timeout(stage);
     let begin = Instant::now();
     let at_start = progress_at(stage);
-    store
-        .start_step(id, stage.id(), Utc::now(), at_start)
-        .await?;
+    state.steps.started(stage, Utc::now(), at_start);
     state.logger.set_progress(at_start);
 
     let cx = StageContext::new(state, stage, begin, timeout);
@@ -210,9 +215,7 @@ async fn run_stage(
                 OutcomeKind::Warning => StepStatus::Warning,
                 OutcomeKind::Skipped => StepStatus::Skipped,
             };
-            store
-                .finish_step(id, stage.id(), status, now, secs, done)
-                .await?;
+            state.steps.finished(stage, status, now, secs, done);
             state.logger.set_progress(done);
             if !outcome.message.is_empty() {
                 state
@@ -227,16 +230,16 @@ async fn run_stage(
             }
             Ok(StageEnd::Done)
         }
-        Err(e) if e.stopped || state.control.reason().is_some() => {
-            store
-                .finish_step(id, stage.id(), StepStatus::Failed, now, secs, at_start)
-                .await?;
+        Err(_) if state.control.reason().is_some() => {
+            state
+                .steps
+                .finished(stage, StepStatus::Failed, now, secs, at_start);
             Ok(StageEnd::Stopped)
         }
         Err(e) if !stage.is_fatal() => {
-            store
-                .finish_step(id, stage.id(), StepStatus::Warning, now, secs, done)
-                .await?;
+            state
+                .steps
+                .finished(stage, StepStatus::Warning, now, secs, done);
             state.logger.set_progress(done);
             state
                 .logger
@@ -250,9 +253,9 @@ async fn run_stage(
             Ok(StageEnd::Done)
         }
         Err(mut e) => {
-            store
-                .finish_step(id, stage.id(), StepStatus::Failed, now, secs, at_start)
-                .await?;
+            state
+                .steps
+                .finished(stage, StepStatus::Failed, now, secs, at_start);
             e.message = e.message.replacen("{duration}", &format!("{secs:.1}s"), 1);
             state
                 .logger

@@ -53,6 +53,7 @@ both_backends!(
     the_local_transport_runs_the_same_pipeline,
     a_lost_workers_deployment_is_failed,
     concurrency_is_bounded,
+    a_failed_health_check_warns_with_the_containers_last_log_lines,
 );
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -864,5 +865,115 @@ async fn concurrency_is_bounded(backend: TestBackend) {
             DeploymentStatus::Success
         );
     }
+    h.close().await;
+}
+
+/// A tiny local image (busybox from the host's busybox-static package): no registry needed.
+fn busybox_image() -> &'static str {
+    static IMAGE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    const NAME: &str = "paasportal-engine-test/busybox:1";
+    IMAGE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        std::fs::copy("/bin/busybox", dir.path().join("bin/busybox"))
+            .expect("busybox-static is installed");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "tar -C '{}' -c . | docker import --change 'ENTRYPOINT [\"/bin/busybox\"]' - {NAME} >/dev/null",
+                dir.path().display()
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success(), "docker import of the test image");
+    });
+    NAME
+}
+
+struct FailingHealthCheck {
+    container: String,
+}
+
+#[async_trait::async_trait]
+impl paasportal_engine::StageHandler for FailingHealthCheck {
+    async fn run(
+        &self,
+        cx: &paasportal_engine::StageContext<'_>,
+    ) -> Result<paasportal_engine::StageOutcome, paasportal_engine::StageError> {
+        cx.run(
+            &ShellCommand::new("docker run -d --name")
+                .arg(&self.container)
+                .arg(busybox_image())
+                .args([
+                    "sh",
+                    "-c",
+                    "i=1; while [ $i -le 80 ]; do echo line $i; i=$((i+1)); done; sleep 300",
+                ]),
+        )
+        .await?;
+        cx.run(&ShellCommand::script("sleep 1")).await?;
+        let data = paasportal_engine::diagnose::with_container_log(
+            cx,
+            &self.container,
+            serde_json::json!({"env_uuid": cx.environment().id}),
+        )
+        .await;
+        Err(paasportal_engine::StageError::problem(
+            "Health check failed ({duration}), but container is running",
+            paasportal_core::diagnostics::Problem::HealthCheck,
+            paasportal_core::diagnostics::ErrorCode::HealthCheckFailed,
+            data,
+        ))
+    }
+}
+
+async fn a_failed_health_check_warns_with_the_containers_last_log_lines(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("health", TestAuth::Key).await;
+    let container = format!("pp-engine-test-{}", s.deployment.id.simple());
+    let pipeline = base().with(
+        Stage::HealthCheck,
+        FailingHealthCheck {
+            container: container.clone(),
+        },
+    );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    let _ = std::process::Command::new("docker")
+        .args(["rm", "-f", &container])
+        .output();
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    let lines = h.logs(d.id).await;
+    let warning = lines
+        .iter()
+        .find(|l| l.log.level == LogLevel::Warning)
+        .expect("the failed health check is a warning");
+    assert!(warning.log.message.starts_with("Health check failed ("));
+    assert!(
+        warning
+            .log
+            .message
+            .ends_with("s), but container is running")
+    );
+    assert_eq!(warning.log.data["error_code"], "HEALTH_CHECK_FAILED");
+    let log: Vec<&str> = warning.log.data["container_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(log.len(), 50);
+    assert_eq!(log[0], "line 31");
+    assert_eq!(log[49], "line 80");
+    assert_eq!(
+        warning.log.data["troubleshooting"][0],
+        format!(
+            "Check container status: docker ps | grep {}_odoo",
+            s.environment.id
+        )
+    );
+    let steps = h.t.store.list_steps(d.id).await.unwrap();
+    assert_eq!(step_status(&steps, Stage::HealthCheck), StepStatus::Warning);
     h.close().await;
 }

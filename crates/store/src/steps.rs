@@ -35,6 +35,43 @@ impl TryFrom<StepRow> for DeploymentStep {
     }
 }
 
+/// One change of a stage's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepChange {
+    /// The stage started at `at`; the deployment's progress is now `progress_percent`.
+    Start {
+        step: String,
+        at: DateTime<Utc>,
+        progress_percent: u8,
+    },
+    /// The stage ended with `status`.
+    Finish {
+        step: String,
+        status: StepStatus,
+        at: DateTime<Utc>,
+        duration_seconds: f64,
+        progress_percent: u8,
+    },
+}
+
+impl StepChange {
+    fn position(&self) -> (&str, DateTime<Utc>, u8) {
+        match self {
+            StepChange::Start {
+                step,
+                at,
+                progress_percent,
+            }
+            | StepChange::Finish {
+                step,
+                at,
+                progress_percent,
+                ..
+            } => (step, *at, *progress_percent),
+        }
+    }
+}
+
 const SET_PROGRESS: &str = "UPDATE deployments SET current_step = $2, progress_percent = $3, updated_at = $4 WHERE id = $1";
 
 impl Store {
@@ -61,6 +98,26 @@ impl Store {
         .map_err(StoreError::classify)
     }
 
+    /// Marks `steps` skipped (stages the pipeline does not run), in one statement.
+    pub async fn skip_steps(&self, deployment_id: Uuid, steps: &[&str]) -> Result<()> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = (0..steps.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE deployment_steps SET status = 'skipped' WHERE deployment_id = $1 AND step IN ({})",
+            list.join(", ")
+        ));
+        with_db!(self.db(), p => {
+            let mut q = sqlx::query(sql).bind(deployment_id);
+            for s in steps {
+                q = q.bind(*s);
+            }
+            q.execute(p).await.map(|_| ())
+        })?;
+        Ok(())
+    }
+
     /// Marks a stage running from `at`, and makes it the deployment's current step.
     pub async fn start_step(
         &self,
@@ -69,21 +126,15 @@ impl Store {
         at: DateTime<Utc>,
         progress_percent: u8,
     ) -> Result<()> {
-        let sql = "UPDATE deployment_steps SET status = 'running', started_at = $3, completed_at = NULL, \
-                   duration_seconds = NULL WHERE deployment_id = $1 AND step = $2";
-        with_db!(self.db(), p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(sql).bind(deployment_id).bind(step).bind(at).execute(&mut *tx).await?;
-            sqlx::query(SET_PROGRESS)
-                .bind(deployment_id)
-                .bind(step)
-                .bind(i64::from(progress_percent))
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        })?;
-        Ok(())
+        self.record_steps(
+            deployment_id,
+            &[StepChange::Start {
+                step: step.to_owned(),
+                at,
+                progress_percent,
+            }],
+        )
+        .await
     }
 
     /// Ends a stage with `status` at `at`, after `duration_seconds`, and records the
@@ -97,23 +148,59 @@ impl Store {
         duration_seconds: f64,
         progress_percent: u8,
     ) -> Result<()> {
-        let sql = "UPDATE deployment_steps SET status = $3, completed_at = $4, duration_seconds = $5, \
-                   started_at = COALESCE(started_at, $4) WHERE deployment_id = $1 AND step = $2";
+        self.record_steps(
+            deployment_id,
+            &[StepChange::Finish {
+                step: step.to_owned(),
+                status,
+                at,
+                duration_seconds,
+                progress_percent,
+            }],
+        )
+        .await
+    }
+
+    /// Applies stage changes in order, in one transaction, and leaves the deployment's
+    /// `current_step` and `progress_percent` as the last change says.
+    pub async fn record_steps(&self, deployment_id: Uuid, changes: &[StepChange]) -> Result<()> {
+        let Some(last) = changes.last() else {
+            return Ok(());
+        };
+        let start = "UPDATE deployment_steps SET status = 'running', started_at = $3, completed_at = NULL, \
+                     duration_seconds = NULL WHERE deployment_id = $1 AND step = $2";
+        let finish = "UPDATE deployment_steps SET status = $3, completed_at = $4, duration_seconds = $5, \
+                      started_at = COALESCE(started_at, $4) WHERE deployment_id = $1 AND step = $2";
+        let (last_step, last_at, last_progress) = last.position();
         with_db!(self.db(), p => {
             let mut tx = p.begin().await?;
-            sqlx::query(sql)
-                .bind(deployment_id)
-                .bind(step)
-                .bind(status.as_str())
-                .bind(at)
-                .bind(duration_seconds)
-                .execute(&mut *tx)
-                .await?;
+            for change in changes {
+                match change {
+                    StepChange::Start { step, at, .. } => {
+                        sqlx::query(start)
+                            .bind(deployment_id)
+                            .bind(step.as_str())
+                            .bind(*at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    StepChange::Finish { step, status, at, duration_seconds, .. } => {
+                        sqlx::query(finish)
+                            .bind(deployment_id)
+                            .bind(step.as_str())
+                            .bind(status.as_str())
+                            .bind(*at)
+                            .bind(*duration_seconds)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
             sqlx::query(SET_PROGRESS)
                 .bind(deployment_id)
-                .bind(step)
-                .bind(i64::from(progress_percent))
-                .bind(at)
+                .bind(last_step)
+                .bind(i64::from(last_progress))
+                .bind(last_at)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await

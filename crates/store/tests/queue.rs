@@ -7,6 +7,7 @@ use chrono::Utc;
 use paasportal_core::stage::CATALOGUE;
 use paasportal_core::{DeploymentStatus, EnvironmentStatus, StepStatus, TransportKind, Trigger};
 use paasportal_store::queue::CancelOutcome;
+use paasportal_store::steps::StepChange;
 use paasportal_testkit::TestStore;
 use paasportal_testkit::fixtures::seed;
 
@@ -298,6 +299,14 @@ async fn steps_move_through_their_states(t: &TestStore) {
         ids
     );
     assert!(steps.iter().all(|s| s.status == StepStatus::Pending));
+    t.store
+        .skip_steps(id, &["verifying_dns", "health_check"])
+        .await
+        .unwrap();
+    let steps = t.store.list_steps(id).await.unwrap();
+    assert_eq!(steps[13].status, StepStatus::Skipped);
+    assert_eq!(steps[14].status, StepStatus::Pending);
+    assert_eq!(steps[15].status, StepStatus::Skipped);
 
     let t0 = Utc::now();
     t.store.start_step(id, "initializing", t0, 0).await.unwrap();
@@ -305,20 +314,45 @@ async fn steps_move_through_their_states(t: &TestStore) {
         .finish_step(id, "initializing", StepStatus::Completed, t0, 0.5, 6)
         .await
         .unwrap();
-    t.store.start_step(id, "connecting", t0, 6).await.unwrap();
-    assert_eq!(t.store.deployment_progress(id).await.unwrap(), 6);
+    t.store
+        .record_steps(
+            id,
+            &[
+                StepChange::Start {
+                    step: "connecting".into(),
+                    at: t0,
+                    progress_percent: 6,
+                },
+                StepChange::Finish {
+                    step: "connecting".into(),
+                    status: StepStatus::Completed,
+                    at: t0,
+                    duration_seconds: 0.1,
+                    progress_percent: 12,
+                },
+                StepChange::Start {
+                    step: "creating_network".into(),
+                    at: t0,
+                    progress_percent: 12,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.store.deployment_progress(id).await.unwrap(), 12);
     let changed = t
         .store
         .close_open_steps(id, StepStatus::Failed, Utc::now())
         .await
         .unwrap();
-    assert_eq!(changed, 16, "connecting failed, 15 pending skipped");
+    assert_eq!(changed, 13, "creating_network failed, 12 pending skipped");
     let steps = t.store.list_steps(id).await.unwrap();
     assert_eq!(steps[0].status, StepStatus::Completed);
     assert_eq!(steps[0].duration_seconds, Some(0.5));
     assert!(steps[0].started_at.is_some() && steps[0].completed_at.is_some());
-    assert_eq!(steps[1].status, StepStatus::Failed);
-    assert!(steps[2..].iter().all(|s| s.status == StepStatus::Skipped));
+    assert_eq!(steps[1].status, StepStatus::Completed);
+    assert_eq!(steps[2].status, StepStatus::Failed);
+    assert!(steps[3..].iter().all(|s| s.status == StepStatus::Skipped));
 }
 
 async fn environment_transitions_are_conditional(t: &TestStore) {
