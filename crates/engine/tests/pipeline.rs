@@ -16,7 +16,7 @@ use paasportal_core::{
 };
 use paasportal_engine::stages::{Connecting, Initializing, Script};
 use paasportal_engine::{EngineConfig, Pipeline};
-use paasportal_store::queue::CancelOutcome;
+use paasportal_store::history::CancelOutcome;
 use paasportal_store::writer::Committed;
 use paasportal_testkit::TestBackend;
 
@@ -350,13 +350,13 @@ async fn cancel_kills_the_command_in_flight_within_five_seconds(backend: TestBac
         .await;
     let pgid: i64 = pid_line.log.message.parse().unwrap();
     let asked = Instant::now();
-    assert_eq!(
+    assert!(matches!(
         h.t.store
-            .request_cancel(s.deployment.id, Some(s.user.id))
+            .cancel_deployment(s.deployment.id, s.user.id)
             .await
             .unwrap(),
-        CancelOutcome::Requested
-    );
+        CancelOutcome::Requested(_)
+    ));
     let d = h
         .wait_finished(s.deployment.id, Duration::from_secs(10))
         .await;
@@ -457,7 +457,10 @@ async fn cancel_kills_the_command_in_flight_within_five_seconds(backend: TestBac
     let w = h.start_worker(h.engine(pipeline, fast_config()));
     h.wait_for_line(again.id, LIMIT, |l| l.log.message.parse::<i64>().is_ok())
         .await;
-    h.t.store.request_cancel(again.id, None).await.unwrap();
+    h.t.store
+        .cancel_deployment(again.id, s.user.id)
+        .await
+        .unwrap();
     let d = h.wait_finished(again.id, Duration::from_secs(10)).await;
     w.stop().await;
     assert_eq!(d.status, DeploymentStatus::Cancelled);
@@ -478,11 +481,11 @@ async fn cancel_of_a_queued_deployment_removes_it(backend: TestBackend) {
     match h
         .t
         .store
-        .request_cancel(s.deployment.id, Some(s.user.id))
+        .cancel_deployment(s.deployment.id, s.user.id)
         .await
         .unwrap()
     {
-        CancelOutcome::Dequeued(d) => assert_eq!(d.status, DeploymentStatus::Cancelled),
+        CancelOutcome::Cancelled(d) => assert_eq!(d.status, DeploymentStatus::Cancelled),
         other => panic!("{other:?}"),
     }
     let w = h.start_worker(h.engine(base(), fast_config()));

@@ -1,5 +1,6 @@
 //! The deployment queue: workers claim pending deployments under a lease, renew it with
-//! heartbeats that also carry cancel requests, and finish what they claimed. A lease
+//! heartbeats that also carry cancel requests (recorded by `Store::cancel_deployment`),
+//! and finish what they claimed. A lease
 //! that runs out means its worker died; [`Store::fail_lost_deployment`] ends such runs.
 //!
 //! PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so any number of workers on any
@@ -26,17 +27,6 @@ pub struct LeaseState {
     pub cancel_requested_at: Option<DateTime<Utc>>,
     /// Who asked to cancel it.
     pub cancelled_by: Option<Uuid>,
-}
-
-/// What a cancel request did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CancelOutcome {
-    /// The deployment was still queued: it is now `cancelled` and will never run.
-    Dequeued(Deployment),
-    /// The deployment is running: its worker will stop it and mark it `cancelled`.
-    Requested,
-    /// The deployment had already ended with this status.
-    AlreadyFinished(DeploymentStatus),
 }
 
 fn lease_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
@@ -120,42 +110,6 @@ impl Store {
                 cancelled_by: r.cancelled_by,
             })
             .collect())
-    }
-
-    /// Asks for a deployment to be cancelled by `by`: a pending one is cancelled at once,
-    /// a running one is flagged for its worker.
-    pub async fn request_cancel(&self, id: Uuid, by: Option<Uuid>) -> Result<CancelOutcome> {
-        let now = Utc::now();
-        let dequeue = sqlx::AssertSqlSafe(format!(
-            "UPDATE deployments SET status = 'cancelled', cancel_requested_at = $2, cancelled_by = $3, \
-             completed_at = $2, updated_at = $2 WHERE id = $1 AND status = 'pending' \
-             RETURNING {DEPLOYMENT_COLUMNS}"
-        ));
-        let row: Option<DeploymentRow> = with_db!(self.db(), p => sqlx::query_as(dequeue)
-            .bind(id)
-            .bind(now)
-            .bind(by)
-            .fetch_optional(p)
-            .await)?;
-        if let Some(row) = row {
-            return Ok(CancelOutcome::Dequeued(row.try_into()?));
-        }
-        let flag = "UPDATE deployments SET cancel_requested_at = COALESCE(cancel_requested_at, $2), \
-                    cancelled_by = COALESCE(cancelled_by, $3), updated_at = $2 \
-                    WHERE id = $1 AND status = 'running'";
-        let n = with_db!(self.db(), p => sqlx::query(flag)
-            .bind(id)
-            .bind(now)
-            .bind(by)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if n > 0 {
-            return Ok(CancelOutcome::Requested);
-        }
-        Ok(CancelOutcome::AlreadyFinished(
-            self.get_deployment(id).await?.status,
-        ))
     }
 
     /// Ends a deployment `worker_id` holds: final status, error, duration and progress.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use paasportal_core::stage::CATALOGUE;
 use paasportal_core::{DeploymentStatus, EnvironmentStatus, StepStatus, TransportKind, Trigger};
-use paasportal_store::queue::CancelOutcome;
+use paasportal_store::history::CancelOutcome;
 use paasportal_store::steps::StepChange;
 use paasportal_testkit::TestStore;
 use paasportal_testkit::fixtures::seed;
@@ -112,15 +112,15 @@ async fn cancel_dequeues_pending_and_flags_running(t: &TestStore) {
     let b = seed(&t.store, "b").await;
     match t
         .store
-        .request_cancel(a.deployment.id, Some(a.user.id))
+        .cancel_deployment(a.deployment.id, a.user.id)
         .await
         .unwrap()
     {
-        CancelOutcome::Dequeued(d) => {
+        CancelOutcome::Cancelled(d) => {
             assert_eq!(d.status, DeploymentStatus::Cancelled);
             assert!(d.completed_at.is_some());
         }
-        other => panic!("expected Dequeued, got {other:?}"),
+        other => panic!("expected Cancelled, got {other:?}"),
     }
     let claimed = t
         .store
@@ -132,13 +132,13 @@ async fn cancel_dequeues_pending_and_flags_running(t: &TestStore) {
         claimed.id, b.deployment.id,
         "a cancelled deployment is never claimed"
     );
-    assert_eq!(
+    assert!(matches!(
         t.store
-            .request_cancel(b.deployment.id, Some(b.user.id))
+            .cancel_deployment(b.deployment.id, b.user.id)
             .await
             .unwrap(),
-        CancelOutcome::Requested
-    );
+        CancelOutcome::Requested(_)
+    ));
     let leases = t
         .store
         .renew_leases("w", &[b.deployment.id], LEASE)
@@ -152,12 +152,15 @@ async fn cancel_dequeues_pending_and_flags_running(t: &TestStore) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        t.store.request_cancel(b.deployment.id, None).await.unwrap(),
+        t.store
+            .cancel_deployment(b.deployment.id, b.user.id)
+            .await
+            .unwrap(),
         CancelOutcome::AlreadyFinished(DeploymentStatus::Cancelled)
     );
     assert!(
         t.store
-            .request_cancel(uuid::Uuid::new_v4(), None)
+            .cancel_deployment(uuid::Uuid::new_v4(), b.user.id)
             .await
             .is_err()
     );
