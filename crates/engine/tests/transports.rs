@@ -37,13 +37,8 @@ async fn run(
         }
         v
     };
-    let (r, lines) = tokio::join!(
-        async {
-            let r = t.exec(cmd, tx, &limits(Duration::from_secs(20))).await;
-            r
-        },
-        collect
-    );
+    let limits = limits(Duration::from_secs(20));
+    let (r, lines) = tokio::join!(t.exec(cmd, tx, &limits), collect);
     (r, lines)
 }
 
@@ -204,7 +199,10 @@ async fn ssh_encrypted_key_and_password_authenticate() {
     .expect("password");
     let (r, lines) = run(&t, &ShellCommand::script("whoami")).await;
     assert!(r.unwrap().success());
-    assert_eq!(texts(&lines, OutputStream::Stdout), [env.user.clone()]);
+    assert_eq!(
+        texts(&lines, OutputStream::Stdout),
+        std::slice::from_ref(&env.user)
+    );
 }
 
 async fn connect_error(
