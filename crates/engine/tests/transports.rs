@@ -339,3 +339,90 @@ async fn ssh_one_connection_runs_commands_concurrently() {
         assert_eq!(task.await.unwrap(), [format!("n{i}")]);
     }
 }
+
+/// A TCP proxy to the sshd that can freeze: connections stay open, nothing passes.
+struct FreezableProxy {
+    port: u16,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezableProxy {
+    async fn start(upstream: (String, u16)) -> FreezableProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = Arc::new(AtomicBool::new(false));
+        let flag = frozen.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(upstream.clone())
+                    .await
+                    .unwrap();
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to, flag) in [
+                    (
+                        Box::new(cr) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                        Box::new(sw) as Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+                        flag.clone(),
+                    ),
+                    (Box::new(sr), Box::new(cw), flag.clone()),
+                ] {
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 16384];
+                        loop {
+                            let n = match from.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            while flag.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        FreezableProxy { port, frozen }
+    }
+
+    fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn ssh_keepalive_notices_a_dead_connection_mid_command() {
+    let env = SshEnv::load();
+    let proxy = FreezableProxy::start((env.host.clone(), env.port)).await;
+    let mut target = env.key_target();
+    target.port = proxy.port;
+    let opts = SshOptions {
+        keepalive_interval: Duration::from_millis(500),
+        keepalive_max: 2,
+        ..Default::default()
+    };
+    let t = SshTransport::connect(&target, &opts).await.unwrap();
+    let (tx, mut rx) = mpsc::channel(8);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let run = tokio::spawn(async move {
+        let l = limits(Duration::from_secs(120));
+        let started = Instant::now();
+        let r = t
+            .exec(&ShellCommand::script("echo started; sleep 100"), tx, &l)
+            .await;
+        (r, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.freeze();
+    let (r, took) = tokio::time::timeout(Duration::from_secs(15), run)
+        .await
+        .expect("the dead connection is noticed long before the command's timeout")
+        .unwrap();
+    assert!(matches!(r, Err(ExecError::ConnectionLost(_))), "{r:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
