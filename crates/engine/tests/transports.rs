@@ -413,7 +413,7 @@ async fn ssh_keepalive_notices_a_dead_connection_mid_command() {
         let l = limits(Duration::from_secs(120));
         let started = Instant::now();
         let r = t
-            .exec(&ShellCommand::script("echo started; sleep 100"), tx, &l)
+            .exec(&ShellCommand::script("echo started; sleep 20"), tx, &l)
             .await;
         (r, started.elapsed())
     });
