@@ -422,7 +422,7 @@ async fn a_missing_image_fails_at_pulling_image() {
     assert_eq!(dep.status, DeploymentStatus::Failed);
     let steps = step_statuses(&h.t.store.list_steps(dep.id).await.unwrap());
     assert_eq!(steps["pulling_image"], StepStatus::Failed);
-    assert_eq!(steps["starting_container"], StepStatus::Pending);
+    assert_eq!(steps["starting_container"], StepStatus::Skipped);
     let lines = h.logs(dep.id).await;
     let error = lines
         .iter()
@@ -514,7 +514,7 @@ async fn cancel_during_creating_database() {
     assert_eq!(dep.status, DeploymentStatus::Cancelled);
     let steps = step_statuses(&h.t.store.list_steps(dep.id).await.unwrap());
     assert_eq!(steps["creating_database"], StepStatus::Failed);
-    assert_eq!(steps["pulling_image"], StepStatus::Pending);
+    assert_eq!(steps["pulling_image"], StepStatus::Skipped);
     let text = messages(&h.logs(dep.id).await);
     assert!(
         text.iter()

@@ -140,7 +140,7 @@ pub fn deploy_config(base: &BaseDirGuard) -> EngineConfig {
                 postgres: POSTGRES_IMAGE.into(),
                 pgbouncer: PGBOUNCER_IMAGE.into(),
             },
-            ready_interval: Duration::from_millis(300),
+            ready_interval: Duration::from_secs(2),
             health_wait: Duration::from_millis(500),
             health_attempts: 10,
             stop_grace_secs: 5,
