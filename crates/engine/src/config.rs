@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use paasportal_core::Stage;
+use paasportal_odoo::docker_args::database::DbImages;
+use paasportal_odoo::naming::BaseDir;
 
 use crate::transport::SshOptions;
 
@@ -28,6 +30,41 @@ pub struct EngineConfig {
     pub ssh: SshOptions,
     /// On shutdown, how long running deployments may take to finish before they are stopped.
     pub shutdown_grace: Duration,
+    /// How the Odoo stages lay an environment out on its server.
+    pub deploy: DeploySettings,
+}
+
+/// Settings of the infrastructure stages.
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    /// Where each environment gets `{base_dir}/{env_uuid}/` on its server.
+    pub base_dir: BaseDir,
+    /// The PostgreSQL and PgBouncer images of the database containers.
+    pub db_images: DbImages,
+    /// Pause between PostgreSQL readiness polls (30 of them at most).
+    pub ready_interval: Duration,
+    /// How long the health check waits for Odoo to start before its first request.
+    pub health_wait: Duration,
+    /// Requests the health check makes (2 s apart) before it warns.
+    pub health_attempts: u32,
+    /// Seconds a graceful `docker stop` of the previous Odoo container may take.
+    pub stop_grace_secs: u32,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        DeploySettings {
+            base_dir: BaseDir::default(),
+            db_images: DbImages {
+                postgres: "postgres:15".into(),
+                pgbouncer: "pgbouncer/pgbouncer:latest".into(),
+            },
+            ready_interval: Duration::from_secs(1),
+            health_wait: Duration::from_secs(10),
+            health_attempts: 3,
+            stop_grace_secs: 10,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -42,6 +79,7 @@ impl Default for EngineConfig {
             stage_timeouts: HashMap::new(),
             ssh: SshOptions::default(),
             shutdown_grace: Duration::from_secs(30),
+            deploy: DeploySettings::default(),
         }
     }
 }

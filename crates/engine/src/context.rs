@@ -45,6 +45,8 @@ pub(crate) struct RunState {
     pub transport: Mutex<Option<Arc<dyn Transport>>>,
     pub vars: Vars,
     pub remote: Mutex<Duration>,
+    /// Time stages spent in deliberate waits ([`StageContext::sleep`]).
+    pub waited: Mutex<Duration>,
     pub commands: AtomicUsize,
 }
 
@@ -185,6 +187,17 @@ impl<'a> StageContext<'a> {
         self.run.control.token()
     }
 
+    /// Waits `d`, or fails with [`StageError::stopped`] when the deployment is stopped first.
+    pub async fn sleep(&self, d: Duration) -> Result<(), StageError> {
+        let begin = Instant::now();
+        let r = tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.cancel_token().cancelled() => Err(StageError::stopped()),
+        };
+        *self.run.waited.lock().unwrap_or_else(|p| p.into_inner()) += begin.elapsed();
+        r
+    }
+
     /// Logs a line of this stage.
     pub async fn log(&self, level: LogLevel, message: &str, data: Value) {
         self.run
@@ -257,6 +270,17 @@ impl<'a> StageContext<'a> {
         cmd: &ShellCommand,
         opts: RunOptions,
     ) -> Result<CommandOutput, StageError> {
+        self.run_input(cmd, &[], opts).await
+    }
+
+    /// Runs a command with `input` on its stdin (file content, a password for
+    /// `--password-stdin`): never on the command line, never logged.
+    pub async fn run_input(
+        &self,
+        cmd: &ShellCommand,
+        input: &[u8],
+        opts: RunOptions,
+    ) -> Result<CommandOutput, StageError> {
         let transport = self.transport()?;
         let logger = &self.run.logger;
         let shown = logger.redactor().redact(&cmd.display());
@@ -305,7 +329,8 @@ impl<'a> StageContext<'a> {
             }
             (stdout, Vec::from(tail))
         };
-        let (result, (stdout, tail)) = tokio::join!(transport.exec(cmd, tx, &limits), consume);
+        let (result, (stdout, tail)) =
+            tokio::join!(transport.exec_with_input(cmd, input, tx, &limits), consume);
         let duration = started.elapsed();
         *self.run.remote.lock().unwrap_or_else(|p| p.into_inner()) += duration;
         self.run.commands.fetch_add(1, Ordering::Relaxed);

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use paasportal_core::Stage;
 
 use crate::stage::StageHandler;
-use crate::stages::{Completed, Connecting, Initializing, Unavailable};
+use crate::stages::{
+    Completed, ConfiguringTraefik, Connecting, CreatingDatabase, CreatingNetwork, GeneratingConfig,
+    HealthCheck, Initializing, PullingImage, StartingContainer, Unavailable,
+};
 
 /// Handlers by stage. Catalogue stages without a handler are recorded as skipped;
 /// `completed` always runs (with the default [`Completed`] handler unless replaced).
@@ -23,9 +26,10 @@ impl Pipeline {
         Pipeline { handlers }
     }
 
-    /// Every stage of the catalogue. The engine's own stages (`initializing`,
-    /// `connecting`, `completed`) are implemented; the Odoo stages are [`Unavailable`]
-    /// until their implementations are registered with [`Pipeline::with`].
+    /// Every stage of the catalogue: the engine's own (`initializing`, `connecting`,
+    /// `completed`) and the infrastructure stages. Stages without an implementation in
+    /// this build (the repository, dependency, database-initialisation and DNS stages
+    /// until they land) are [`Unavailable`]: they fail rather than pretend.
     pub fn standard() -> Self {
         let mut p = Pipeline::empty();
         for stage in Stage::working() {
@@ -33,6 +37,27 @@ impl Pipeline {
         }
         p.with(Stage::Initializing, Initializing)
             .with(Stage::Connecting, Connecting)
+            .with(Stage::CreatingNetwork, CreatingNetwork)
+            .with(Stage::CreatingDatabase, CreatingDatabase)
+            .with(Stage::PullingImage, PullingImage)
+            .with(Stage::GeneratingConfig, GeneratingConfig)
+            .with(Stage::StartingContainer, StartingContainer)
+            .with(Stage::ConfiguringTraefik, ConfiguringTraefik)
+            .with(Stage::HealthCheck, HealthCheck)
+    }
+
+    /// [`Pipeline::standard`] without the repository, dependency, database-initialisation
+    /// and DNS stages: what runs on a server with no addon repositories, no DNS provider
+    /// and no dependencies to install.
+    pub fn infrastructure() -> Self {
+        Self::standard()
+            .without(Stage::ConfiguringDns)
+            .without(Stage::CloningPlatformRepos)
+            .without(Stage::CloningOrgRepos)
+            .without(Stage::CloningRepo)
+            .without(Stage::InstallingDependencies)
+            .without(Stage::InitializingDatabase)
+            .without(Stage::VerifyingDns)
     }
 
     /// The same pipeline with `handler` running `stage` (replacing any other).

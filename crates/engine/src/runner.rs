@@ -45,6 +45,8 @@ pub struct RunReport {
     pub wall: Duration,
     /// Time spent inside commands on the server.
     pub remote: Duration,
+    /// Time stages spent waiting on purpose (readiness polls, the health check's wait).
+    pub waited: Duration,
     /// Commands run.
     pub commands: usize,
 }
@@ -86,6 +88,7 @@ pub async fn run(
         transport: Mutex::new(None),
         vars: Vars::default(),
         remote: Mutex::new(Duration::ZERO),
+        waited: Mutex::new(Duration::ZERO),
         commands: Default::default(),
     };
     let result = drive(&state, worker_id, started).await;
@@ -104,6 +107,7 @@ pub async fn run(
         status,
         wall: started.elapsed(),
         remote: *state.remote.lock().unwrap_or_else(|p| p.into_inner()),
+        waited: *state.waited.lock().unwrap_or_else(|p| p.into_inner()),
         commands: state.commands.load(Ordering::Relaxed),
     })
 }

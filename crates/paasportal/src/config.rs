@@ -25,6 +25,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Run a deployment worker alone: it claims queued deployments and runs them.
     Worker(Box<WorkerArgs>),
+    /// Register the machine `scripts/testbed up` prepared as a server with an environment.
+    RegisterTestbed(Box<crate::register::RegisterArgs>),
     /// Measure paasportal's performance.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -5,6 +5,7 @@ mod bench;
 mod config;
 mod first_admin;
 mod keys;
+mod register;
 mod serve;
 mod startup;
 mod telemetry;
@@ -52,6 +53,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let level = std::env::var("PAASPORTAL_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
             telemetry::init(&level, config::LogFormat::Pretty)?;
             bench::run(cmd).await?;
+        }
+        Command::RegisterTestbed(args) => {
+            telemetry::init(&args.common.log_level, args.common.log_format)?;
+            register::run(*args).await?;
         }
         Command::Client(cmd) => return Ok(paasportal_cli::run(cmd).await?),
     }

@@ -8,10 +8,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use paasportal_core::SecretBox;
-use paasportal_engine::config::parse_stage_timeouts;
+use paasportal_engine::config::{DeploySettings, parse_stage_timeouts};
 use paasportal_engine::transport::SshOptions;
 use paasportal_engine::worker::ReadyWorker;
 use paasportal_engine::{Engine, EngineConfig, Pipeline, Worker};
+use paasportal_odoo::docker_args::database::DbImages;
+use paasportal_odoo::docker_args::image::ImageRef;
+use paasportal_odoo::naming::{BaseDir, DEFAULT_BASE_DIR};
 use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, Store, WriterConfig};
 
@@ -61,6 +64,30 @@ pub struct EngineArgs {
     /// Seconds of silence after which an SSH keepalive is sent.
     #[arg(long, env = "PAASPORTAL_SSH_KEEPALIVE_SECS", default_value_t = 15.0)]
     pub ssh_keepalive_secs: f64,
+    /// Directory on each server under which environments get `{env_uuid}/` (odoo.conf,
+    /// addons, data, logs).
+    #[arg(long, env = "PAASPORTAL_DEPLOY_BASE_DIR", default_value = DEFAULT_BASE_DIR)]
+    pub deploy_base_dir: String,
+    /// Image of the environments' PostgreSQL containers.
+    #[arg(long, env = "PAASPORTAL_POSTGRES_IMAGE", default_value = "postgres:15")]
+    pub postgres_image: String,
+    /// Image of the environments' PgBouncer containers (pgbouncer/pgbouncer variables).
+    #[arg(
+        long,
+        env = "PAASPORTAL_PGBOUNCER_IMAGE",
+        default_value = "pgbouncer/pgbouncer:latest"
+    )]
+    pub pgbouncer_image: String,
+    /// Seconds the health check waits for Odoo to start before its first request.
+    #[arg(
+        long,
+        env = "PAASPORTAL_HEALTH_CHECK_WAIT_SECS",
+        default_value_t = 10.0
+    )]
+    pub health_check_wait_secs: f64,
+    /// Health requests (2 s apart) before the health check warns.
+    #[arg(long, env = "PAASPORTAL_HEALTH_CHECK_ATTEMPTS", default_value_t = 3)]
+    pub health_check_attempts: u32,
 }
 
 fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
@@ -95,6 +122,28 @@ impl EngineArgs {
             },
             shutdown_grace: Duration::try_from_secs_f64(self.worker_shutdown_grace_secs)
                 .map_err(|_| anyhow::anyhow!("PAASPORTAL_WORKER_SHUTDOWN_GRACE_SECS is invalid"))?,
+            deploy: self.deploy()?,
+        })
+    }
+
+    fn deploy(&self) -> anyhow::Result<DeploySettings> {
+        for (var, image) in [
+            ("PAASPORTAL_POSTGRES_IMAGE", &self.postgres_image),
+            ("PAASPORTAL_PGBOUNCER_IMAGE", &self.pgbouncer_image),
+        ] {
+            ImageRef::parse(image).map_err(|e| anyhow::anyhow!("{var}: {e}"))?;
+        }
+        Ok(DeploySettings {
+            base_dir: BaseDir::new(&self.deploy_base_dir)
+                .map_err(|e| anyhow::anyhow!("PAASPORTAL_DEPLOY_BASE_DIR: {e}"))?,
+            db_images: DbImages {
+                postgres: self.postgres_image.clone(),
+                pgbouncer: self.pgbouncer_image.clone(),
+            },
+            health_wait: Duration::try_from_secs_f64(self.health_check_wait_secs)
+                .map_err(|_| anyhow::anyhow!("PAASPORTAL_HEALTH_CHECK_WAIT_SECS is invalid"))?,
+            health_attempts: self.health_check_attempts.max(1),
+            ..DeploySettings::default()
         })
     }
 }

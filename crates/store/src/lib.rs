@@ -11,7 +11,9 @@ pub mod error;
 pub mod migrate;
 mod rows;
 
+pub mod deployment_container;
 pub mod deployments;
+pub mod env_secrets;
 pub mod environments;
 pub mod events;
 pub mod history;

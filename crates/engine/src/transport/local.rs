@@ -10,7 +10,7 @@ use std::process::Stdio;
 
 use async_trait::async_trait;
 use paasportal_core::shell::ShellCommand;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
@@ -58,9 +58,10 @@ impl Transport for LocalTransport {
         "local".into()
     }
 
-    async fn exec(
+    async fn exec_with_input(
         &self,
         cmd: &ShellCommand,
+        input: &[u8],
         output: mpsc::Sender<OutputLine>,
         limits: &ExecLimits,
     ) -> Result<ExitStatus, ExecError> {
@@ -72,7 +73,11 @@ impl Transport for LocalTransport {
             .env_clear()
             .env("PATH", PATH)
             .env("LANG", "C.UTF-8")
-            .stdin(Stdio::null())
+            .stdin(if input.is_empty() {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -86,6 +91,13 @@ impl Transport for LocalTransport {
         let mut killer = GroupKiller {
             pgid: child.id().map(|p| p as i32),
         };
+        if let Some(mut stdin) = child.stdin.take() {
+            let data = input.to_vec();
+            // Written beside the output loop: a command that reads slowly cannot stall it.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&data).await;
+            });
+        }
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
         let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());

@@ -98,10 +98,23 @@ pub trait Transport: Send + Sync {
     fn describe(&self) -> String;
 
     /// Runs `cmd` with `sh -c`, sending each output line to `output` as it arrives.
-    /// Returns the exit status; a non-zero exit is not an error here.
+    /// Returns the exit status; a non-zero exit is not an error here. Its stdin is empty.
     async fn exec(
         &self,
         cmd: &ShellCommand,
+        output: mpsc::Sender<OutputLine>,
+        limits: &ExecLimits,
+    ) -> Result<ExitStatus, ExecError> {
+        self.exec_with_input(cmd, &[], output, limits).await
+    }
+
+    /// Like [`Transport::exec`], with `input` written to the command's stdin, then closed.
+    /// Content (a configuration file, a password for `--password-stdin`) travels this way
+    /// so that it never appears on a command line.
+    async fn exec_with_input(
+        &self,
+        cmd: &ShellCommand,
+        input: &[u8],
         output: mpsc::Sender<OutputLine>,
         limits: &ExecLimits,
     ) -> Result<ExitStatus, ExecError>;

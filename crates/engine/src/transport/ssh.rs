@@ -378,9 +378,10 @@ impl Transport for SshTransport {
         self.label.clone()
     }
 
-    async fn exec(
+    async fn exec_with_input(
         &self,
         cmd: &ShellCommand,
+        input: &[u8],
         output: mpsc::Sender<OutputLine>,
         limits: &ExecLimits,
     ) -> Result<ExitStatus, ExecError> {
@@ -398,6 +399,20 @@ impl Transport for SshTransport {
             .await
             .map_err(|e| ExecError::ConnectionLost(e.to_string()))?;
         let mut guard = KillOnDrop { write: Some(write) };
+        if let Some(w) = guard.write.as_ref() {
+            // Stdin, then EOF: a command reading it sees the whole input and its end.
+            let sent = async {
+                if !input.is_empty() {
+                    w.data(input).await?;
+                }
+                w.eof().await
+            };
+            tokio::select! {
+                r = sent => r.map_err(|e| ExecError::ConnectionLost(e.to_string()))?,
+                _ = deadline.as_mut() => return Err(ExecError::Timeout(limits.timeout)),
+                _ = limits.cancel.cancelled() => return Err(ExecError::Cancelled),
+            }
+        }
         let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
         let mut status = ExitStatus::default();
         let mut exited = false;

@@ -80,6 +80,16 @@ impl Harness {
     /// A user, organization, project, server on the test sshd, environment and one
     /// queued deployment.
     pub async fn seed(&self, tag: &str, auth: TestAuth) -> Seeded {
+        self.seed_with(tag, auth, |_| {}).await
+    }
+
+    /// [`Harness::seed`] with the environment adjusted by `adjust` before it is created.
+    pub async fn seed_with(
+        &self,
+        tag: &str,
+        auth: TestAuth,
+        adjust: impl FnOnce(&mut NewEnvironment),
+    ) -> Seeded {
         let store = &self.t.store;
         let user = store
             .create_user(&NewUser {
@@ -160,24 +170,23 @@ impl Harness {
                 .await
                 .unwrap();
         }
-        let environment = store
-            .create_environment(&NewEnvironment {
-                project_id: project.id,
-                server_id: server.id,
-                name: "production".into(),
-                branch: "main".into(),
-                subdomain: format!("prod-{tag}"),
-                apps_domain: "apps.example.com".into(),
-                odoo_version: "18.0".into(),
-                cpu_cores: 2.0,
-                ram_mb: 2048,
-                disk_gb: 20,
-                config_overrides: serde_json::json!({}),
-                read_replica: false,
-                migration_id: None,
-            })
-            .await
-            .unwrap();
+        let mut new_env = NewEnvironment {
+            project_id: project.id,
+            server_id: server.id,
+            name: "production".into(),
+            branch: "main".into(),
+            subdomain: format!("prod-{tag}"),
+            apps_domain: "apps.example.com".into(),
+            odoo_version: "18.0".into(),
+            cpu_cores: 2.0,
+            ram_mb: 2048,
+            disk_gb: 20,
+            config_overrides: serde_json::json!({}),
+            read_replica: false,
+            migration_id: None,
+        };
+        adjust(&mut new_env);
+        let environment = store.create_environment(&new_env).await.unwrap();
         let deployment = store
             .create_deployment(environment.id, Trigger::Manual, Some(user.id))
             .await

@@ -3,3 +3,4 @@
 
 pub mod harness;
 pub mod ssh_env;
+pub mod testbed;

@@ -29,6 +29,16 @@ pub struct OdooRun<'a> {
 /// container of `image`, since the SSH user need not be root on the server; `addons/`
 /// stays the SSH user's, who clones into it.
 pub fn prepare_dirs(names: &EnvNames, image: &str) -> [Argv; 2] {
+    dirs_for(names, image, false)
+}
+
+/// [`prepare_dirs`], and odoo.conf (already written, mode 0600) given to the Odoo user
+/// too, so that only it can read the database password inside.
+pub fn prepare_dirs_and_conf(names: &EnvNames, image: &str) -> [Argv; 2] {
+    dirs_for(names, image, true)
+}
+
+fn dirs_for(names: &EnvNames, image: &str, conf: bool) -> [Argv; 2] {
     let mkdir = argv([
         "mkdir".to_owned(),
         "-p".to_owned(),
@@ -37,7 +47,7 @@ pub fn prepare_dirs(names: &EnvNames, image: &str) -> [Argv; 2] {
         names.logs_dir(),
     ]);
     let owner = format!("{ODOO_UID}:{ODOO_GID}");
-    let chown = argv([
+    let mut chown = argv([
         "docker".to_owned(),
         "run".to_owned(),
         "--rm".to_owned(),
@@ -51,12 +61,21 @@ pub fn prepare_dirs(names: &EnvNames, image: &str) -> [Argv; 2] {
         format!("{}:/env/data", names.data_dir()),
         "--volume".to_owned(),
         format!("{}:/env/logs", names.logs_dir()),
+    ]);
+    if conf {
+        chown.push("--volume".to_owned());
+        chown.push(format!("{}:/env/odoo.conf", names.conf_path()));
+    }
+    chown.extend(argv([
         image.to_owned(),
         "-R".to_owned(),
         owner,
         "/env/data".to_owned(),
         "/env/logs".to_owned(),
-    ]);
+    ]));
+    if conf {
+        chown.push("/env/odoo.conf".to_owned());
+    }
     [mkdir, chown]
 }
 
@@ -195,6 +214,11 @@ mod tests {
         assert_eq!(mkdir[0], "mkdir");
         assert_eq!(mkdir.len(), 5);
         assert!(chown.contains(&"100:101".to_owned()));
+        assert!(!chown.iter().any(|a| a.contains("odoo.conf")));
+        let [_, with_conf] = prepare_dirs_and_conf(&n, "odoo:18.0");
+        assert_eq!(with_conf.last().unwrap(), "/env/odoo.conf");
+        assert!(with_conf.contains(&format!("{}:/env/odoo.conf", n.conf_path())));
+        assert_eq!(with_conf.len(), chown.len() + 3);
         assert_eq!(
             health_check(&n, 10).last().unwrap(),
             "http://localhost:8069/web/health"
