@@ -6,6 +6,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod membership;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
 /// The versioned API under `/api/v1`.
 fn api() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi::document))
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// `POST /api/v1/odoo-versions`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOdooVersion {
     pub version: String,
@@ -16,14 +16,14 @@ pub struct CreateOdooVersion {
 }
 
 /// `PATCH /api/v1/odoo-versions/{version_id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOdooVersion {
     pub image: String,
 }
 
 /// `POST /api/v1/repositories`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRepository {
     pub scope: RepoScope,
@@ -38,7 +38,7 @@ pub struct CreateRepository {
 }
 
 /// `PATCH /api/v1/repositories/{repository_id}`: an empty `token` removes it.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRepository {
     pub url: Option<String>,

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// `POST /api/v1/environments`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnvironment {
     pub project_id: Uuid,
@@ -20,7 +20,7 @@ pub struct CreateEnvironment {
 }
 
 /// `PATCH /api/v1/environments/{environment_id}`: only the given fields change.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEnvironment {
     pub name: Option<String>,

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// `POST /api/v1/organizations/{organization_id}/members`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddOrgMember {
     pub user_id: Uuid,
@@ -13,14 +13,14 @@ pub struct AddOrgMember {
 }
 
 /// `PATCH /api/v1/organizations/{organization_id}/members/{user_id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgMember {
     pub role: OrgRole,
 }
 
 /// `POST /api/v1/projects/{project_id}/members`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddProjectMember {
     pub user_id: Uuid,
@@ -28,7 +28,7 @@ pub struct AddProjectMember {
 }
 
 /// `PATCH /api/v1/projects/{project_id}/members/{user_id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectMember {
     pub role: ProjectRole,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// `POST /api/v1/servers`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateServer {
     pub organization_id: Uuid,
@@ -26,7 +26,7 @@ fn default_port() -> u16 {
 }
 
 /// `PATCH /api/v1/servers/{server_id}`: new credentials need `auth_method` with them.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateServer {
     pub name: Option<String>,

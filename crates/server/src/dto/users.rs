@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 /// `POST /api/v1/users`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
@@ -14,7 +14,7 @@ pub struct CreateUser {
 }
 
 /// `PATCH /api/v1/users/{user_id}`: only the given fields change.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub email: Option<String>,

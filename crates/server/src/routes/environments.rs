@@ -49,6 +49,14 @@ async fn server_of(state: &AppState, p: &Project, server_id: Uuid) -> ApiResult<
 }
 
 /// `POST /api/v1/environments`: creates an environment (project admin and above).
+#[utoipa::path(
+    post,
+    path = "/api/v1/environments",
+    tag = "environments",
+    request_body = CreateEnvironment,
+    responses((status = 201, description = "Success", body = Environment)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -86,6 +94,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/environments`: the environments the caller may see, optionally of one project.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments",
+    tag = "environments",
+    params(ProjectListQuery),
+    responses((status = 200, description = "Success", body = Vec<Environment>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -104,6 +120,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/environments/{environment_id}`: one environment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments/{environment_id}",
+    tag = "environments",
+    params(("environment_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Environment)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -116,6 +140,15 @@ pub async fn get_one(
 
 /// `PATCH /api/v1/environments/{environment_id}`: changes settings (project admin and
 /// above); they apply on the next deployment.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/environments/{environment_id}",
+    tag = "environments",
+    params(("environment_id" = Uuid, Path)),
+    request_body = UpdateEnvironment,
+    responses((status = 200, description = "Success", body = Environment)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -155,6 +188,14 @@ pub async fn update(
 
 /// `DELETE /api/v1/environments/{environment_id}`: deletes an environment and its
 /// history (project admin and above); 409 while a deployment of it is active.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/environments/{environment_id}",
+    tag = "environments",
+    params(("environment_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,

@@ -17,6 +17,14 @@ use crate::membership::{self, Change, Scope};
 use crate::state::AppState;
 
 /// `POST /api/v1/organizations`: creates an organization (portal admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations",
+    tag = "organizations",
+    request_body = OrganizationBody,
+    responses((status = 201, description = "Success", body = Organization)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -31,6 +39,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/organizations`: the organizations the caller belongs to (all for admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations",
+    tag = "organizations",
+    params(PageQuery),
+    responses((status = 200, description = "Success", body = Vec<Organization>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -46,6 +62,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/organizations/{organization_id}`: one organization.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{organization_id}",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Organization)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -56,6 +80,15 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/organizations/{organization_id}`: renames it (owner or admin).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/organizations/{organization_id}",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path)),
+    request_body = OrganizationBody,
+    responses((status = 200, description = "Success", body = Organization)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -69,6 +102,14 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/organizations/{organization_id}`: deletes it and everything in it (owner).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/organizations/{organization_id}",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -82,6 +123,14 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/organizations/{organization_id}/members`: the members (owner or admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{organization_id}/members",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Vec<OrgMember>)),
+    security(("bearer" = []))
+)]
 pub async fn members(
     State(state): State<AppState>,
     user: AuthUser,
@@ -130,6 +179,15 @@ pub(crate) async fn existing_user(state: &AppState, user_id: Uuid) -> ApiResult<
 
 /// `POST /api/v1/organizations/{organization_id}/members`: adds a member (owner or admin;
 /// owners only add owners); 409 if already a member.
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations/{organization_id}/members",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path)),
+    request_body = AddOrgMember,
+    responses((status = 201, description = "Success", body = OrgMember)),
+    security(("bearer" = []))
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     user: AuthUser,
@@ -155,6 +213,15 @@ pub async fn add_member(
 }
 
 /// `PATCH /api/v1/organizations/{organization_id}/members/{user_id}`: changes a member's role.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/organizations/{organization_id}/members/{user_id}",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    request_body = UpdateOrgMember,
+    responses((status = 200, description = "Success", body = OrgMember)),
+    security(("bearer" = []))
+)]
 pub async fn update_member(
     State(state): State<AppState>,
     user: AuthUser,
@@ -178,6 +245,14 @@ pub async fn update_member(
 }
 
 /// `DELETE /api/v1/organizations/{organization_id}/members/{user_id}`: removes a member.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/organizations/{organization_id}/members/{user_id}",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     user: AuthUser,

@@ -18,6 +18,14 @@ use crate::routes::organizations::existing_user;
 use crate::state::AppState;
 
 /// `POST /api/v1/projects`: creates a project in an organization (owner or admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects",
+    tag = "projects",
+    request_body = CreateProject,
+    responses((status = 201, description = "Success", body = Project)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -41,6 +49,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/projects`: the projects the caller may see, optionally of one organization.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    tag = "projects",
+    params(OrgListQuery),
+    responses((status = 200, description = "Success", body = Vec<Project>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -59,6 +75,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/projects/{project_id}`: one project.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}",
+    tag = "projects",
+    params(("project_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Project)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -71,6 +95,15 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/projects/{project_id}`: renames it (project admin and above).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{project_id}",
+    tag = "projects",
+    params(("project_id" = Uuid, Path)),
+    request_body = UpdateProject,
+    responses((status = 200, description = "Success", body = Project)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -85,6 +118,14 @@ pub async fn update(
 
 /// `DELETE /api/v1/projects/{project_id}`: deletes it with its environments and history
 /// (organization owner or admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}",
+    tag = "projects",
+    params(("project_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -101,6 +142,14 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/projects/{project_id}/members`: the members (anyone who sees the project).
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/members",
+    tag = "projects",
+    params(("project_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Vec<ProjectMember>)),
+    security(("bearer" = []))
+)]
 pub async fn members(
     State(state): State<AppState>,
     user: AuthUser,
@@ -127,6 +176,15 @@ async fn member_role(
 
 /// `POST /api/v1/projects/{project_id}/members`: adds a member (project admin and above);
 /// 409 if already a member.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project_id}/members",
+    tag = "projects",
+    params(("project_id" = Uuid, Path)),
+    request_body = AddProjectMember,
+    responses((status = 201, description = "Success", body = ProjectMember)),
+    security(("bearer" = []))
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     user: AuthUser,
@@ -151,6 +209,15 @@ pub async fn add_member(
 }
 
 /// `PATCH /api/v1/projects/{project_id}/members/{user_id}`: changes a member's role.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{project_id}/members/{user_id}",
+    tag = "projects",
+    params(("project_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    request_body = UpdateProjectMember,
+    responses((status = 200, description = "Success", body = ProjectMember)),
+    security(("bearer" = []))
+)]
 pub async fn update_member(
     State(state): State<AppState>,
     user: AuthUser,
@@ -171,6 +238,14 @@ pub async fn update_member(
 }
 
 /// `DELETE /api/v1/projects/{project_id}/members/{user_id}`: removes a member.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}/members/{user_id}",
+    tag = "projects",
+    params(("project_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     user: AuthUser,

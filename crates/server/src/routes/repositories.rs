@@ -19,6 +19,14 @@ use crate::state::AppState;
 
 /// `POST /api/v1/repositories`: platform repositories by portal admins, organization
 /// ones by the organization's owners and admins, project ones by project admins.
+#[utoipa::path(
+    post,
+    path = "/api/v1/repositories",
+    tag = "repositories",
+    request_body = CreateRepository,
+    responses((status = 201, description = "Success", body = Repository)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -93,6 +101,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/repositories`: the repositories the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/repositories",
+    tag = "repositories",
+    params(PageQuery),
+    responses((status = 200, description = "Success", body = Vec<Repository>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -108,6 +124,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/repositories/{repository_id}`: one repository, without its token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/repositories/{repository_id}",
+    tag = "repositories",
+    params(("repository_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Repository)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -118,6 +142,15 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/repositories/{repository_id}`: changes URL, branch, name or token.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/repositories/{repository_id}",
+    tag = "repositories",
+    params(("repository_id" = Uuid, Path)),
+    request_body = UpdateRepository,
+    responses((status = 200, description = "Success", body = Repository)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -148,6 +181,14 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/repositories/{repository_id}`: removes a repository.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/repositories/{repository_id}",
+    tag = "repositories",
+    params(("repository_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,

@@ -63,6 +63,14 @@ fn seal(state: &AppState, method: AuthMethod, g: Given<'_>) -> ApiResult<ServerS
 }
 
 /// `POST /api/v1/servers`: registers a server of an organization (owner or admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/servers",
+    tag = "servers",
+    request_body = CreateServer,
+    responses((status = 201, description = "Success", body = Server)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -99,6 +107,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/servers`: servers of the organizations the caller administers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/servers",
+    tag = "servers",
+    params(OrgListQuery),
+    responses((status = 200, description = "Success", body = Vec<Server>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -117,6 +133,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/servers/{server_id}`: one server, without credentials.
+#[utoipa::path(
+    get,
+    path = "/api/v1/servers/{server_id}",
+    tag = "servers",
+    params(("server_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = Server)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -127,6 +151,15 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/servers/{server_id}`: changes address, login or credentials.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/servers/{server_id}",
+    tag = "servers",
+    params(("server_id" = Uuid, Path)),
+    request_body = UpdateServer,
+    responses((status = 200, description = "Success", body = Server)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -175,6 +208,14 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/servers/{server_id}`: removes a server; 409 while environments use it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/servers/{server_id}",
+    tag = "servers",
+    params(("server_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,

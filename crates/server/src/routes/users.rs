@@ -25,6 +25,14 @@ async fn hash(pw: String) -> ApiResult<String> {
 }
 
 /// `POST /api/v1/users`: creates a user (portal admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses((status = 201, description = "Success", body = User)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -49,6 +57,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/users`: every user (portal admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(PageQuery),
+    responses((status = 200, description = "Success", body = Vec<User>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -72,6 +88,14 @@ async fn visible(state: &AppState, caller: &AuthUser, admin: bool, id: Uuid) -> 
 }
 
 /// `GET /api/v1/users/{user_id}`: one user (portal admin, or the user themself).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = User)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -82,6 +106,15 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/users/{user_id}`: changes a user; only portal admins change the admin flag.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = Uuid, Path)),
+    request_body = UpdateUser,
+    responses((status = 200, description = "Success", body = User)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -122,6 +155,14 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/users/{user_id}`: deletes a user (portal admin; not oneself).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,

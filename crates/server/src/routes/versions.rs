@@ -23,6 +23,14 @@ fn missing(e: StoreError) -> ApiError {
 }
 
 /// `POST /api/v1/odoo-versions`: offers a version and its image (portal admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/odoo-versions",
+    tag = "odoo-versions",
+    request_body = CreateOdooVersion,
+    responses((status = 201, description = "Success", body = OdooVersion)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -55,6 +63,13 @@ pub async fn create(
 }
 
 /// `GET /api/v1/odoo-versions`: every offered version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/odoo-versions",
+    tag = "odoo-versions",
+    responses((status = 200, description = "Success", body = Vec<OdooVersion>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -64,6 +79,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/odoo-versions/{version_id}`: one version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/odoo-versions/{version_id}",
+    tag = "odoo-versions",
+    params(("version_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = OdooVersion)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -80,6 +103,15 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/odoo-versions/{version_id}`: changes the image (portal admin).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/odoo-versions/{version_id}",
+    tag = "odoo-versions",
+    params(("version_id" = Uuid, Path)),
+    request_body = UpdateOdooVersion,
+    responses((status = 200, description = "Success", body = OdooVersion)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -105,6 +137,14 @@ pub async fn update(
 
 /// `DELETE /api/v1/odoo-versions/{version_id}`: withdraws a version (portal admin);
 /// 409 while an environment uses it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/odoo-versions/{version_id}",
+    tag = "odoo-versions",
+    params(("version_id" = Uuid, Path)),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
