@@ -19,6 +19,7 @@ text_enum! {
 
 /// An environment and its resource allocation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Environment {
     pub id: Uuid,
     pub project_id: Uuid,

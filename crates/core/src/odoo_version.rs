@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// An Odoo version and its Docker image. Registry credentials are write-only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OdooVersion {
     pub id: Uuid,
     /// e.g. "18.0".

@@ -8,6 +8,7 @@ use crate::text_enum;
 
 /// An organization: owns projects, servers and addon repositories.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
@@ -26,6 +27,7 @@ text_enum! {
 
 /// A user's membership of an organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgMember {
     pub organization_id: Uuid,
     pub user_id: Uuid,

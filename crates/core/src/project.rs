@@ -8,6 +8,7 @@ use crate::text_enum;
 
 /// A project: one Odoo codebase deployed to one or more environments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Project {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -27,6 +28,7 @@ text_enum! {
 
 /// A user's membership of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectMember {
     pub project_id: Uuid,
     pub user_id: Uuid,

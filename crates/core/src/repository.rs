@@ -17,6 +17,7 @@ text_enum! {
 
 /// A git repository of Odoo addons. The access token is write-only and not part of this type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Repository {
     pub id: Uuid,
     pub scope: RepoScope,

@@ -24,6 +24,7 @@ text_enum! {
 
 /// A server as the API shows it. Credentials are write-only and never part of this type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Server {
     pub id: Uuid,
     pub organization_id: Uuid,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// A user. The password hash never leaves the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: Uuid,
     pub email: String,

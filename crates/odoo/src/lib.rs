@@ -16,5 +16,7 @@ pub mod docker_args;
 pub mod git;
 pub mod messages;
 pub mod naming;
-pub mod overrides;
 pub mod pgtune;
+
+/// odoo.conf override validation, shared with the API (one validator).
+pub use paasportal_core::overrides;

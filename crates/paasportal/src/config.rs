@@ -107,6 +107,9 @@ pub struct ServeArgs {
     /// Largest database connection pool.
     #[arg(long, env = "PAASPORTAL_DB_MAX_CONNECTIONS", default_value_t = 32)]
     pub db_max_connections: u32,
+    /// Domain under which environments are served as `{subdomain}.{apps_domain}`.
+    #[arg(long, env = "PAASPORTAL_APPS_DOMAIN", default_value = "apps.localhost")]
+    pub apps_domain: String,
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Run a deployment worker in this process (`false` to leave deployments to

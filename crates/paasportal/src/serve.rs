@@ -66,6 +66,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ServerConfig {
             body_limit_bytes: args.body_limit_bytes,
             sse_keepalive: Duration::from_secs(args.sse_keepalive_secs),
+            apps_domain: args.apps_domain.clone(),
         },
         auth,
         secrets,

@@ -3,7 +3,10 @@
 //! The rule: a caller who cannot see a resource gets 404, exactly as if it did not
 //! exist; a caller who can see it but may not perform the action gets 403.
 
-use paasportal_core::{Access, Deployment, Environment, Organization, Permission, Project};
+use paasportal_core::{
+    Access, Deployment, Environment, Organization, Permission, Project, RepoScope, Repository,
+    Server,
+};
 use paasportal_store::StoreError;
 use uuid::Uuid;
 
@@ -141,4 +144,67 @@ pub async fn organization(
         return Err(forbidden(perm));
     }
     Ok(o)
+}
+
+/// The server, if the caller may manage its organization; everyone else gets 404
+/// (servers are only shown to those who administer them).
+pub async fn server(state: &AppState, access: &Access, id: Uuid) -> ApiResult<Server> {
+    let s = state
+        .store
+        .get_server(id)
+        .await
+        .map_err(missing("Server"))?;
+    if !access.can_in_org(Permission::OrgManage, s.organization_id) {
+        return Err(ApiError::not_found("Server"));
+    }
+    Ok(s)
+}
+
+/// The repository, if the caller may see it (platform repositories: everyone;
+/// organization ones: anyone who sees the organization; project ones: anyone who sees
+/// the project); with `manage`, 403 unless the caller may also change it.
+pub async fn repository(
+    state: &AppState,
+    access: &Access,
+    id: Uuid,
+    manage: bool,
+) -> ApiResult<Repository> {
+    let r = state
+        .store
+        .get_repository(id)
+        .await
+        .map_err(missing("Repository"))?;
+    let (sees, may) = match (r.scope, r.organization_id, r.project_id) {
+        (RepoScope::Platform, _, _) => (true, access.portal_admin),
+        (RepoScope::Organization, Some(org), _) => (
+            sees_org(state, access, org).await?,
+            access.can_in_org(Permission::OrgManage, org),
+        ),
+        (RepoScope::Project, _, Some(pid)) => {
+            let p = state
+                .store
+                .get_project(pid)
+                .await
+                .map_err(missing("Repository"))?;
+            (
+                access.sees_project(p.organization_id, p.id),
+                access.can_in_project(Permission::ProjectManage, p.organization_id, p.id),
+            )
+        }
+        _ => (access.portal_admin, access.portal_admin),
+    };
+    if !sees {
+        return Err(ApiError::not_found("Repository"));
+    }
+    if manage && !may {
+        return Err(ApiError::Forbidden(
+            "Permission denied: you may not change this repository".into(),
+        ));
+    }
+    Ok(r)
+}
+
+/// `None` for a portal admin (no restriction), else the caller's id to filter lists by.
+pub fn list_filter(access: &Access) -> Option<Uuid> {
+    (!access.portal_admin).then_some(access.user_id)
 }

@@ -5,6 +5,8 @@ pub mod authz;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod membership;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 
@@ -13,6 +15,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::{get, post};
+use routes::{environments, organizations, projects, repositories, servers, users, versions};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -35,6 +38,7 @@ pub fn router(state: AppState) -> Router {
 /// The versioned API under `/api/v1`.
 fn api() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi::document))
         .route("/auth/login", post(routes::auth::login))
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
@@ -63,6 +67,7 @@ fn api() -> Router<AppState> {
             "/deployments/{deployment_id}/cancel",
             post(routes::deployments::cancel),
         )
+        .merge(management())
         .route(
             "/deployments/environment/{environment_id}/latest",
             get(routes::deployments::latest),
@@ -74,6 +79,85 @@ fn api() -> Router<AppState> {
         .route(
             "/deployments/project/{project_id}/trends",
             get(routes::deployments::trends),
+        )
+}
+
+/// Users, organizations, projects, servers, Odoo versions, repositories, environments.
+fn management() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{user_id}",
+            get(users::get_one)
+                .patch(users::update)
+                .delete(users::delete),
+        )
+        .route(
+            "/organizations",
+            get(organizations::list).post(organizations::create),
+        )
+        .route(
+            "/organizations/{organization_id}",
+            get(organizations::get_one)
+                .patch(organizations::update)
+                .delete(organizations::delete),
+        )
+        .route(
+            "/organizations/{organization_id}/members",
+            get(organizations::members).post(organizations::add_member),
+        )
+        .route(
+            "/organizations/{organization_id}/members/{user_id}",
+            axum::routing::patch(organizations::update_member).delete(organizations::remove_member),
+        )
+        .route("/projects", get(projects::list).post(projects::create))
+        .route(
+            "/projects/{project_id}",
+            get(projects::get_one)
+                .patch(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            "/projects/{project_id}/members",
+            get(projects::members).post(projects::add_member),
+        )
+        .route(
+            "/projects/{project_id}/members/{user_id}",
+            axum::routing::patch(projects::update_member).delete(projects::remove_member),
+        )
+        .route("/servers", get(servers::list).post(servers::create))
+        .route(
+            "/servers/{server_id}",
+            get(servers::get_one)
+                .patch(servers::update)
+                .delete(servers::delete),
+        )
+        .route("/odoo-versions", get(versions::list).post(versions::create))
+        .route(
+            "/odoo-versions/{version_id}",
+            get(versions::get_one)
+                .patch(versions::update)
+                .delete(versions::delete),
+        )
+        .route(
+            "/repositories",
+            get(repositories::list).post(repositories::create),
+        )
+        .route(
+            "/repositories/{repository_id}",
+            get(repositories::get_one)
+                .patch(repositories::update)
+                .delete(repositories::delete),
+        )
+        .route(
+            "/environments",
+            get(environments::list).post(environments::create),
+        )
+        .route(
+            "/environments/{environment_id}",
+            get(environments::get_one)
+                .patch(environments::update)
+                .delete(environments::delete),
         )
 }
 

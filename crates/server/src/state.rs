@@ -15,6 +15,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Silence after which the event stream sends `: keepalive`.
     pub sse_keepalive: Duration,
+    /// Domain under which environments get their `{subdomain}.{apps_domain}` host name.
+    pub apps_domain: String,
 }
 
 impl Default for ServerConfig {
@@ -22,6 +24,7 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit_bytes: 1024 * 1024,
             sse_keepalive: Duration::from_secs(30),
+            apps_domain: "apps.localhost".into(),
         }
     }
 }

@@ -82,6 +82,18 @@ pub struct NewEnvironment {
     pub migration_id: Option<Uuid>,
 }
 
+/// Changes to an environment; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentPatch {
+    pub name: Option<String>,
+    pub branch: Option<String>,
+    pub odoo_version: Option<String>,
+    pub cpu_cores: Option<f64>,
+    pub ram_mb: Option<i64>,
+    pub disk_gb: Option<i64>,
+    pub config_overrides: Option<serde_json::Value>,
+}
+
 impl Store {
     /// Creates an environment in status `pending`.
     pub async fn create_environment(&self, e: &NewEnvironment) -> Result<Environment> {
@@ -134,6 +146,70 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A page of environments, oldest first: all of them (`None`), or those of projects
+    /// `user` may see; optionally of one project.
+    pub async fn list_environments(
+        &self,
+        user: Option<Uuid>,
+        project: Option<Uuid>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<Environment>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENV_COLUMNS} FROM environments e WHERE ($1 IS NULL \
+             OR e.project_id IN (SELECT project_id FROM project_members WHERE user_id = $1) \
+             OR e.project_id IN (SELECT p.id FROM projects p JOIN organization_members om \
+             ON om.organization_id = p.organization_id WHERE om.user_id = $1 AND om.role IN ('owner', 'admin'))) \
+             AND ($2 IS NULL OR e.project_id = $2) \
+             ORDER BY created_at, id LIMIT $3 OFFSET $4"
+        ));
+        let rows: Vec<EnvRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(user)
+            .bind(project)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(p)
+            .await)?;
+        rows.into_iter().map(Environment::try_from).collect()
+    }
+
+    /// Changes an environment's settings; `None` keeps the current value.
+    pub async fn update_environment(&self, id: Uuid, e: &EnvironmentPatch) -> Result<Environment> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE environments SET name = COALESCE($2, name), branch = COALESCE($3, branch), \
+             odoo_version = COALESCE($4, odoo_version), cpu_cores = COALESCE($5, cpu_cores), \
+             ram_mb = COALESCE($6, ram_mb), disk_gb = COALESCE($7, disk_gb), \
+             config_overrides = COALESCE($8, config_overrides), updated_at = $9 \
+             WHERE id = $1 RETURNING {ENV_COLUMNS}"
+        ));
+        let row: Option<EnvRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(id)
+            .bind(&e.name)
+            .bind(&e.branch)
+            .bind(&e.odoo_version)
+            .bind(e.cpu_cores)
+            .bind(e.ram_mb)
+            .bind(e.disk_gb)
+            .bind(e.config_overrides.as_ref().map(Json))
+            .bind(Utc::now())
+            .fetch_optional(p)
+            .await)
+        .map_err(StoreError::classify)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Deletes an environment with its deployments and logs.
+    pub async fn delete_environment(&self, id: Uuid) -> Result<()> {
+        let sql = "DELETE FROM environments WHERE id = $1";
+        let n = with_db!(self.db(), p => sqlx::query(sql).bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(StoreError::classify)?;
         if n == 0 {
             Err(StoreError::NotFound)
         } else {

@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod projects;
 pub mod queue;
 pub mod refresh_tokens;
+pub mod repositories;
 pub mod servers;
 pub mod steps;
 pub mod users;

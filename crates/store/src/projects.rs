@@ -91,4 +91,74 @@ impl Store {
             Ok(())
         }
     }
+
+    /// A page of projects, oldest first: all of them (`None`), or those `user` is a member
+    /// of or whose organization they own or administer; optionally of one organization.
+    pub async fn list_projects(
+        &self,
+        user: Option<Uuid>,
+        org: Option<Uuid>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<Project>> {
+        let sql = "SELECT id, organization_id, name, created_at, updated_at FROM projects p \
+                   WHERE ($1 IS NULL \
+                   OR p.id IN (SELECT project_id FROM project_members WHERE user_id = $1) \
+                   OR p.organization_id IN (SELECT organization_id FROM organization_members \
+                   WHERE user_id = $1 AND role IN ('owner', 'admin'))) \
+                   AND ($2 IS NULL OR p.organization_id = $2) \
+                   ORDER BY created_at, id LIMIT $3 OFFSET $4";
+        let rows: Vec<ProjectRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(user)
+            .bind(org)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows.into_iter().map(Project::from).collect())
+    }
+
+    /// Renames a project; names are unique per organization.
+    pub async fn rename_project(&self, id: Uuid, name: &str) -> Result<Project> {
+        let sql = "UPDATE projects SET name = $2, updated_at = $3 WHERE id = $1 \
+                   RETURNING id, organization_id, name, created_at, updated_at";
+        let row: Option<ProjectRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(id)
+            .bind(name)
+            .bind(Utc::now())
+            .fetch_optional(p)
+            .await)
+        .map_err(StoreError::classify)?;
+        row.map(Project::from).ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a project with its environments, deployments and logs.
+    pub async fn delete_project(&self, id: Uuid) -> Result<()> {
+        let sql = "DELETE FROM projects WHERE id = $1";
+        let n = with_db!(self.db(), p => sqlx::query(sql).bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(StoreError::classify)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The members of a project, oldest membership first.
+    pub async fn list_project_members(&self, project: Uuid) -> Result<Vec<ProjectMember>> {
+        let sql = "SELECT project_id, user_id, role, created_at FROM project_members \
+                   WHERE project_id = $1 ORDER BY created_at, user_id";
+        let rows: Vec<(Uuid, Uuid, String, DateTime<Utc>)> =
+            with_db!(self.db(), p => sqlx::query_as(sql).bind(project).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ProjectMember {
+                    project_id: r.0,
+                    user_id: r.1,
+                    role: parse(&r.2)?,
+                    created_at: r.3,
+                })
+            })
+            .collect()
+    }
 }

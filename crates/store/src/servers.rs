@@ -66,6 +66,17 @@ pub struct ServerSecrets {
     pub host_key: Option<String>,
 }
 
+/// Changes to a server; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct ServerPatch {
+    pub name: Option<String>,
+    pub ip: Option<String>,
+    pub ssh_port: Option<u16>,
+    pub ssh_user: Option<String>,
+    /// A new authentication method and its encrypted credentials.
+    pub credentials: Option<(AuthMethod, ServerSecrets)>,
+}
+
 impl Store {
     /// Creates a server.
     pub async fn create_server(&self, s: &NewServer) -> Result<Server> {
@@ -122,6 +133,78 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A page of servers, oldest first: all of them (`None`), or those of organizations
+    /// `user` owns or administers; optionally of one organization.
+    pub async fn list_servers(
+        &self,
+        user: Option<Uuid>,
+        org: Option<Uuid>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<Server>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers s WHERE ($1 IS NULL \
+             OR s.organization_id IN (SELECT organization_id FROM organization_members \
+             WHERE user_id = $1 AND role IN ('owner', 'admin'))) \
+             AND ($2 IS NULL OR s.organization_id = $2) \
+             ORDER BY created_at, id LIMIT $3 OFFSET $4"
+        ));
+        let rows: Vec<ServerRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(user)
+            .bind(org)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(p)
+            .await)?;
+        rows.into_iter().map(Server::try_from).collect()
+    }
+
+    /// Changes a server's address or login; `None` keeps the current value. New
+    /// credentials (already encrypted) replace all stored ones when `credentials` is set.
+    pub async fn update_server(&self, id: Uuid, s: &ServerPatch) -> Result<Server> {
+        let (set_creds, method, secrets) = match &s.credentials {
+            Some((m, sec)) => (true, Some(m.as_str()), sec.clone()),
+            None => (false, None, ServerSecrets::default()),
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE servers SET name = COALESCE($2, name), ip = COALESCE($3, ip), \
+             ssh_port = COALESCE($4, ssh_port), ssh_user = COALESCE($5, ssh_user), \
+             auth_method = COALESCE($6, auth_method), \
+             ssh_private_key_enc = CASE WHEN $7 THEN $8 ELSE ssh_private_key_enc END, \
+             ssh_key_passphrase_enc = CASE WHEN $7 THEN $9 ELSE ssh_key_passphrase_enc END, \
+             ssh_password_enc = CASE WHEN $7 THEN $10 ELSE ssh_password_enc END, \
+             updated_at = $11 WHERE id = $1 RETURNING {SERVER_COLUMNS}"
+        ));
+        let row: Option<ServerRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(id)
+            .bind(&s.name)
+            .bind(&s.ip)
+            .bind(s.ssh_port.map(i64::from))
+            .bind(&s.ssh_user)
+            .bind(method)
+            .bind(set_creds)
+            .bind(&secrets.ssh_private_key_enc)
+            .bind(&secrets.ssh_key_passphrase_enc)
+            .bind(&secrets.ssh_password_enc)
+            .bind(Utc::now())
+            .fetch_optional(p)
+            .await)
+        .map_err(StoreError::classify)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Deletes a server; `Conflict` while environments still run on it.
+    pub async fn delete_server(&self, id: Uuid) -> Result<()> {
+        let sql = "DELETE FROM servers WHERE id = $1";
+        let n = with_db!(self.db(), p => sqlx::query(sql).bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(StoreError::classify)?;
         if n == 0 {
             Err(StoreError::NotFound)
         } else {

@@ -40,6 +40,15 @@ pub struct NewUser {
     pub is_portal_admin: bool,
 }
 
+/// Changes to a user; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_portal_admin: Option<bool>,
+}
+
 impl Store {
     /// Creates a user; e-mail addresses are unique, compared case-insensitively.
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
@@ -101,6 +110,37 @@ impl Store {
     pub async fn count_users(&self) -> Result<i64> {
         let sql = "SELECT COUNT(*) FROM users";
         Ok(with_db!(self.db(), p => sqlx::query_scalar(sql).fetch_one(p).await)?)
+    }
+
+    /// Changes a user's name, e-mail, password hash or admin flag (`None` keeps the value).
+    pub async fn update_user(&self, id: Uuid, u: &UserPatch) -> Result<User> {
+        let sql = "UPDATE users SET name = COALESCE($2, name), email = COALESCE($3, email), \
+                   password_hash = COALESCE($4, password_hash), \
+                   is_portal_admin = COALESCE($5, is_portal_admin), updated_at = $6 WHERE id = $1 \
+                   RETURNING id, email, name, is_portal_admin, created_at, updated_at";
+        let row: Option<UserRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(id)
+            .bind(&u.name)
+            .bind(u.email.as_ref().map(|e| e.trim().to_lowercase()))
+            .bind(&u.password_hash)
+            .bind(u.is_portal_admin)
+            .bind(Utc::now())
+            .fetch_optional(p)
+            .await)
+        .map_err(StoreError::classify)?;
+        row.map(User::from).ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a user with their memberships and tokens.
+    pub async fn delete_user(&self, id: Uuid) -> Result<()> {
+        let sql = "DELETE FROM users WHERE id = $1";
+        let n = with_db!(self.db(), p => sqlx::query(sql).bind(id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(StoreError::classify)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Everything `user_id` may do, from their memberships as they are now.

@@ -81,4 +81,57 @@ impl Store {
             with_db!(self.db(), p => sqlx::query_as(sql).bind(version).fetch_optional(p).await)?;
         Ok(row.ok_or(StoreError::NotFound)?.0)
     }
+
+    /// Every Odoo version, by version string.
+    pub async fn list_odoo_versions(&self) -> Result<Vec<OdooVersion>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RETURNING} FROM odoo_versions ORDER BY version"
+        ));
+        let rows: Vec<VersionRow> =
+            with_db!(self.db(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(OdooVersion::from).collect())
+    }
+
+    /// One Odoo version by id.
+    pub async fn get_odoo_version_by_id(&self, id: Uuid) -> Result<OdooVersion> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RETURNING} FROM odoo_versions WHERE id = $1"
+        ));
+        let row: Option<VersionRow> =
+            with_db!(self.db(), p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
+        row.map(OdooVersion::from).ok_or(StoreError::NotFound)
+    }
+
+    /// Changes a version's image.
+    pub async fn update_odoo_version_image(&self, id: Uuid, image: &str) -> Result<OdooVersion> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE odoo_versions SET image = $2, updated_at = $3 WHERE id = $1 RETURNING {RETURNING}"
+        ));
+        let row: Option<VersionRow> = with_db!(self.db(), p => sqlx::query_as(sql)
+            .bind(id)
+            .bind(image)
+            .bind(Utc::now())
+            .fetch_optional(p)
+            .await)
+        .map_err(StoreError::classify)?;
+        row.map(OdooVersion::from).ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a version; `Conflict` while an environment uses it.
+    pub async fn delete_odoo_version(&self, id: Uuid) -> Result<()> {
+        let v = self.get_odoo_version_by_id(id).await?;
+        let used = "SELECT COUNT(*) FROM environments WHERE odoo_version = $1";
+        let n: i64 =
+            with_db!(self.db(), p => sqlx::query_scalar(used).bind(&v.version).fetch_one(p).await)?;
+        if n > 0 {
+            return Err(StoreError::Conflict(format!(
+                "odoo version {} is used by {n} environment(s)",
+                v.version
+            )));
+        }
+        let sql = "DELETE FROM odoo_versions WHERE id = $1";
+        with_db!(self.db(), p => sqlx::query(sql).bind(id).execute(p).await.map(|_| ()))
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
 }

@@ -4,7 +4,8 @@
 pub mod commands;
 pub mod commit_info;
 pub mod failure;
-pub mod remote;
 
 pub use failure::CloneFailure;
-pub use remote::{GitProvider, Remote, RemoteError, validate_branch};
+/// Remotes and branch validation live in core, shared with the API (one validator).
+pub use paasportal_core::git_remote as remote;
+pub use paasportal_core::git_remote::{GitProvider, Remote, RemoteError, validate_branch};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `GET /api/v1/deployments/{id}`: every field of the spec's example, in its order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeploymentOut {
     pub id: Uuid,
     pub project_id: Uuid,
@@ -59,7 +59,7 @@ impl From<Deployment> for DeploymentOut {
 }
 
 /// One element of `GET /api/v1/deployments`: the spec's list example's fields.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeploymentListItem {
     pub id: Uuid,
     pub project_id: Uuid,
@@ -103,7 +103,7 @@ impl From<Deployment> for DeploymentListItem {
 }
 
 /// One log line as the logs endpoint and the JSON export show it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogOut {
     pub id: Uuid,
     pub level: LogLevel,
@@ -129,14 +129,14 @@ impl From<LogRecord> for LogOut {
 }
 
 /// `GET /api/v1/deployments/{id}/logs`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogsOut {
     pub deployment_id: Uuid,
     pub logs: Vec<LogOut>,
 }
 
 /// A line inside a progress step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StepLog {
     pub message: String,
     pub timestamp: DateTime<Utc>,
@@ -144,7 +144,7 @@ pub struct StepLog {
 }
 
 /// One stage in the progress view, with its timing.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StepOut {
     pub id: String,
     pub name: String,
@@ -158,7 +158,7 @@ pub struct StepOut {
 }
 
 /// `GET /api/v1/deployments/{id}/progress`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProgressOut {
     pub deployment_id: Uuid,
     pub status: DeploymentStatus,
@@ -172,7 +172,7 @@ pub struct ProgressOut {
 }
 
 /// `GET /api/v1/deployments/environment/{environment_id}/latest`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LatestOut {
     pub has_deployment: bool,
     pub environment_id: Uuid,
@@ -191,7 +191,7 @@ pub struct LatestOut {
 }
 
 /// `GET /api/v1/deployments/project/{project_id}/stats`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatsOut {
     pub project_id: Uuid,
     pub total_deployments: i64,
@@ -202,7 +202,7 @@ pub struct StatsOut {
 }
 
 /// Average duration of one stage over the window.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StageTrend {
     pub id: String,
     pub name: String,
@@ -211,7 +211,7 @@ pub struct StageTrend {
 }
 
 /// `GET /api/v1/deployments/project/{project_id}/trends?days=N`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrendsOut {
     pub project_id: Uuid,
     pub days: i64,
@@ -228,46 +228,58 @@ pub struct TrendsOut {
 }
 
 /// `{"message": …}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageOut {
     pub message: String,
 }
 
 /// `POST /api/v1/deployments` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDeployment {
     pub environment_id: Uuid,
 }
 
 /// Query of the logs endpoint.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogsQuery {
+    #[param(value_type = Option<paasportal_core::LogLevel>)]
     pub level: Option<String>,
+    #[param(minimum = 0)]
     pub skip: Option<i64>,
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<i64>,
     /// Case-insensitive text search across messages.
     pub q: Option<String>,
 }
 
 /// Query of the deployment list.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub project_id: Option<Uuid>,
     pub environment_id: Option<Uuid>,
+    #[param(value_type = Option<paasportal_core::DeploymentStatus>)]
     pub status: Option<String>,
+    #[param(minimum = 0)]
     pub skip: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
 /// Query of the trends endpoint.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrendsQuery {
+    #[param(minimum = 1, maximum = 365)]
     pub days: Option<i64>,
 }
 
 /// Query of the export endpoint.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// `json` (default), `txt` or `ndjson`.
     pub format: Option<String>,
 }

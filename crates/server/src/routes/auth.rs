@@ -18,7 +18,7 @@ use crate::extract::{Json, unprocessable};
 use crate::state::AppState;
 
 /// `{email, password}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -26,14 +26,14 @@ pub struct LoginRequest {
 }
 
 /// `{refresh_token}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// `{refresh_token?}`: without one, every session of the caller ends.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct LogoutRequest {
 }
 
 /// A token pair.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub refresh_token: String,
@@ -52,21 +52,21 @@ pub struct TokenResponse {
 }
 
 /// One organization membership of the caller.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgMembership {
     pub organization_id: Uuid,
     pub role: OrgRole,
 }
 
 /// One project membership of the caller.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProjectMembership {
     pub project_id: Uuid,
     pub role: ProjectRole,
 }
 
 /// The caller and their memberships.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeResponse {
     #[serde(flatten)]
     pub user: User,
@@ -92,6 +92,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 /// `POST /api/v1/auth/login`: e-mail and password for a token pair.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, description = "Success", body = TokenResponse)),
+    security(())
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -131,6 +139,14 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/refresh`: a refresh token for a new pair; the old one stops working.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, description = "Success", body = TokenResponse)),
+    security(())
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
@@ -163,6 +179,14 @@ pub async fn refresh(
 }
 
 /// `POST /api/v1/auth/logout`: revokes the given refresh token's family, or every one of the caller's.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = Option<LogoutRequest>,
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     user: AuthUser,
@@ -186,6 +210,13 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/auth/me`: the caller and their memberships.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    responses((status = 200, description = "Success", body = MeResponse)),
+    security(("bearer" = []))
+)]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
     let access = user.access(&state).await?;
     let me = state.store.get_user(user.user_id).await?;

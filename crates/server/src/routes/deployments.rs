@@ -30,6 +30,14 @@ const PROGRESS_LINES_PER_STEP: i64 = 100;
 const MAX_QUERY_TEXT: usize = 200;
 
 /// `POST /api/v1/deployments`: queues a deployment of an environment (202, `pending`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/deployments",
+    tag = "deployments",
+    request_body = CreateDeployment,
+    responses((status = 202, description = "Success", body = DeploymentOut)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -52,6 +60,14 @@ pub async fn create(
 }
 
 /// `GET /api/v1/deployments/{deployment_id}`: one deployment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/{deployment_id}",
+    tag = "deployments",
+    params(("deployment_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = DeploymentOut)),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -63,6 +79,14 @@ pub async fn get_one(
 }
 
 /// `GET /api/v1/deployments/{deployment_id}/logs`: a filtered page of the log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/{deployment_id}/logs",
+    tag = "deployments",
+    params(("deployment_id" = Uuid, Path), LogsQuery),
+    responses((status = 200, description = "Success", body = LogsOut)),
+    security(("bearer" = []))
+)]
 pub async fn logs(
     State(state): State<AppState>,
     user: AuthUser,
@@ -102,6 +126,14 @@ pub async fn logs(
 }
 
 /// `GET /api/v1/deployments/{deployment_id}/progress`: every stage with status, timing and lines.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/{deployment_id}/progress",
+    tag = "deployments",
+    params(("deployment_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = ProgressOut)),
+    security(("bearer" = []))
+)]
 pub async fn progress(
     State(state): State<AppState>,
     user: AuthUser,
@@ -117,6 +149,14 @@ pub async fn progress(
 }
 
 /// `GET /api/v1/deployments`: deployments the caller may list, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments",
+    tag = "deployments",
+    params(ListQuery),
+    responses((status = 200, description = "Success", body = Vec<DeploymentListItem>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -155,6 +195,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/deployments/environment/{environment_id}/latest`: the newest deployment, if any.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/environment/{environment_id}/latest",
+    tag = "deployments",
+    params(("environment_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = LatestOut)),
+    security(("bearer" = []))
+)]
 pub async fn latest(
     State(state): State<AppState>,
     user: AuthUser,
@@ -188,6 +236,14 @@ pub async fn latest(
 }
 
 /// `GET /api/v1/deployments/project/{project_id}/stats`: counts per status and success rate.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/project/{project_id}/stats",
+    tag = "deployments",
+    params(("project_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = StatsOut)),
+    security(("bearer" = []))
+)]
 pub async fn stats(
     State(state): State<AppState>,
     user: AuthUser,
@@ -225,6 +281,14 @@ fn rate(part: i64, total: i64) -> f64 {
 }
 
 /// `GET /api/v1/deployments/project/{project_id}/trends?days=30`: durations and outcomes over a window.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/project/{project_id}/trends",
+    tag = "deployments",
+    params(("project_id" = Uuid, Path), TrendsQuery),
+    responses((status = 200, description = "Success", body = TrendsOut)),
+    security(("bearer" = []))
+)]
 pub async fn trends(
     State(state): State<AppState>,
     user: AuthUser,
@@ -274,6 +338,14 @@ pub async fn trends(
 
 /// `POST /api/v1/deployments/{deployment_id}/cancel`: cancels a pending deployment, or
 /// asks the worker to stop a running one; 400 once finished.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deployments/{deployment_id}/cancel",
+    tag = "deployments",
+    params(("deployment_id" = Uuid, Path)),
+    responses((status = 200, description = "Success", body = MessageOut)),
+    security(("bearer" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,

@@ -72,6 +72,14 @@ pub struct Envelope {
 }
 
 /// `GET /api/v1/deployments/{deployment_id}/logs/export`: the full log as a download.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/{deployment_id}/logs/export",
+    tag = "deployments",
+    params(("deployment_id" = Uuid, Path), ExportQuery),
+    responses((status = 200, description = "The log as JSON, text or NDJSON", content((serde_json::Value = "application/json"), (String = "text/plain"), (String = "application/x-ndjson")))),
+    security(("bearer" = []))
+)]
 pub async fn export(
     State(state): State<AppState>,
     user: AuthUser,

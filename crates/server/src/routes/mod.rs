@@ -2,5 +2,12 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod environments;
 pub mod export;
 pub mod health;
+pub mod organizations;
+pub mod projects;
+pub mod repositories;
+pub mod servers;
+pub mod users;
+pub mod versions;
