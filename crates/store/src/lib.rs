@@ -11,6 +11,7 @@ pub mod error;
 pub mod migrate;
 mod rows;
 
+pub mod deploy_inputs;
 pub mod deployment_container;
 pub mod deployments;
 pub mod env_secrets;
