@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use paasportal_core::Stage;
+use paasportal_odoo::backup::StorageConfig;
 use paasportal_odoo::docker_args::database::DbImages;
 use paasportal_odoo::naming::BaseDir;
 
@@ -32,6 +33,36 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// How the Odoo stages lay an environment out on its server.
     pub deploy: DeploySettings,
+    /// Repositories of one scope cloned at the same time.
+    pub clone_concurrency: usize,
+    /// How `verifying_dns` checks the environment's name.
+    pub dns_verify: DnsVerifySettings,
+    /// Where migration backups are kept; `None` when this portal restores none.
+    pub backups: Option<StorageConfig>,
+}
+
+/// `verifying_dns`: the resolvers asked, how often, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsVerifySettings {
+    /// e.g. `1.1.1.1:53`, `8.8.8.8:53`.
+    pub resolvers: Vec<std::net::SocketAddr>,
+    /// The spec's 10 s between two attempts.
+    pub interval: Duration,
+    /// The spec's 3 minutes.
+    pub max_wait: Duration,
+}
+
+impl Default for DnsVerifySettings {
+    fn default() -> Self {
+        DnsVerifySettings {
+            resolvers: vec![
+                std::net::SocketAddr::from(([1, 1, 1, 1], 53)),
+                std::net::SocketAddr::from(([8, 8, 8, 8], 53)),
+            ],
+            interval: Duration::from_secs(10),
+            max_wait: Duration::from_secs(180),
+        }
+    }
 }
 
 /// Settings of the infrastructure stages.
@@ -80,6 +111,9 @@ impl Default for EngineConfig {
             ssh: SshOptions::default(),
             shutdown_grace: Duration::from_secs(30),
             deploy: DeploySettings::default(),
+            clone_concurrency: 4,
+            dns_verify: DnsVerifySettings::default(),
+            backups: None,
         }
     }
 }

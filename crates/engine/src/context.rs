@@ -147,6 +147,11 @@ impl<'a> StageContext<'a> {
         &self.run.engine.store
     }
 
+    /// The durable log and event writer (for events a stage emits, like `migration_progress`).
+    pub fn writer(&self) -> &paasportal_store::LogWriter {
+        &self.run.engine.writer
+    }
+
     /// The master-key box: decrypts tokens and passwords; register what it opens.
     pub fn secrets(&self) -> &SecretBox {
         &self.run.engine.secrets

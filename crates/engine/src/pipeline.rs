@@ -7,8 +7,10 @@ use paasportal_core::Stage;
 
 use crate::stage::StageHandler;
 use crate::stages::{
-    Completed, ConfiguringTraefik, Connecting, CreatingDatabase, CreatingNetwork, GeneratingConfig,
-    HealthCheck, Initializing, PullingImage, StartingContainer, Unavailable,
+    CloningOrgRepos, CloningPlatformRepos, CloningRepo, Completed, ConfiguringDns,
+    ConfiguringTraefik, Connecting, CreatingDatabase, CreatingNetwork, GeneratingConfig,
+    HealthCheck, Initializing, InstallingDependencies, PullingImage, StartingContainer,
+    Unavailable, VerifyingDns,
 };
 
 /// Handlers by stage. Catalogue stages without a handler are recorded as skipped;
@@ -38,10 +40,16 @@ impl Pipeline {
         p.with(Stage::Initializing, Initializing)
             .with(Stage::Connecting, Connecting)
             .with(Stage::CreatingNetwork, CreatingNetwork)
+            .with(Stage::ConfiguringDns, ConfiguringDns)
             .with(Stage::CreatingDatabase, CreatingDatabase)
+            .with(Stage::CloningPlatformRepos, CloningPlatformRepos)
+            .with(Stage::CloningOrgRepos, CloningOrgRepos)
+            .with(Stage::CloningRepo, CloningRepo)
             .with(Stage::PullingImage, PullingImage)
             .with(Stage::GeneratingConfig, GeneratingConfig)
             .with(Stage::StartingContainer, StartingContainer)
+            .with(Stage::InstallingDependencies, InstallingDependencies)
+            .with(Stage::VerifyingDns, VerifyingDns)
             .with(Stage::ConfiguringTraefik, ConfiguringTraefik)
             .with(Stage::HealthCheck, HealthCheck)
     }

@@ -2,5 +2,7 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod odoo_containers;
+pub mod odoo_world;
 pub mod ssh_env;
 pub mod testbed;
