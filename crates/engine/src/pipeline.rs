@@ -9,8 +9,8 @@ use crate::stage::StageHandler;
 use crate::stages::{
     CloningOrgRepos, CloningPlatformRepos, CloningRepo, Completed, ConfiguringDns,
     ConfiguringTraefik, Connecting, CreatingDatabase, CreatingNetwork, GeneratingConfig,
-    HealthCheck, Initializing, InstallingDependencies, PullingImage, StartingContainer,
-    Unavailable, VerifyingDns,
+    HealthCheck, Initializing, InitializingDatabase, InstallingDependencies, PullingImage,
+    StartingContainer, Unavailable, VerifyingDns,
 };
 
 /// Handlers by stage. Catalogue stages without a handler are recorded as skipped;
@@ -49,6 +49,7 @@ impl Pipeline {
             .with(Stage::GeneratingConfig, GeneratingConfig)
             .with(Stage::StartingContainer, StartingContainer)
             .with(Stage::InstallingDependencies, InstallingDependencies)
+            .with(Stage::InitializingDatabase, InitializingDatabase)
             .with(Stage::VerifyingDns, VerifyingDns)
             .with(Stage::ConfiguringTraefik, ConfiguringTraefik)
             .with(Stage::HealthCheck, HealthCheck)

@@ -1,4 +1,4 @@
-//! `installing_dependencies` against real containers on the test sshd's machine: the
+//! `installing_dependencies` and `initializing_database` against real containers on the test sshd's machine: the
 //! testbed repositories' apt.txt and requirements.txt installed as root in the Odoo
 //! container, skipped on a redeploy from the committed image, and an installer's
 //! failure as a warning with its own words. The containers are started with the
@@ -15,7 +15,7 @@ use paasportal_core::{DeploymentStatus, LogLevel, LogRecord, RepoScope, Stage, S
 use paasportal_engine::Pipeline;
 use paasportal_engine::stages::{
     CloningOrgRepos, CloningPlatformRepos, CloningRepo, Connecting, Initializing,
-    InstallingDependencies,
+    InitializingDatabase, InstallingDependencies,
 };
 use paasportal_testkit::TestBackend;
 
@@ -39,7 +39,11 @@ fn line<'a>(lines: &'a [LogRecord], text: &str) -> &'a LogRecord {
 }
 
 async fn deploy(h: &Harness, w: &World, id: uuid::Uuid) -> Vec<LogRecord> {
-    let worker = h.start_worker(h.engine(pipeline(), config(&w.base, Duration::from_secs(1))));
+    deploy_with(h, w, id, pipeline()).await
+}
+
+async fn deploy_with(h: &Harness, w: &World, id: uuid::Uuid, p: Pipeline) -> Vec<LogRecord> {
+    let worker = h.start_worker(h.engine(p, config(&w.base, Duration::from_secs(1))));
     let d = h.wait_finished(id, LIMIT).await;
     worker.stop().await;
     assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
@@ -142,6 +146,61 @@ async fn a_failed_installation_is_a_warning_with_the_installers_last_lines() {
     let output = warn.log.data["output"].to_string();
     assert!(output.contains("nonexistent-lib"), "{output}");
     assert_eq!(deps_step(&h, w.deployment.id).await, StepStatus::Warning);
+    drop(containers);
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fresh_database_is_initialized_once_with_a_sealed_admin_password() {
+    let h = Harness::new(TestBackend::Sqlite).await;
+    let w = world(&h, "initdb", "main", None).await;
+    let containers = OdooContainers::start(&w, ODOO_18);
+    let pipeline = || {
+        Pipeline::empty()
+            .with(Stage::Initializing, Initializing)
+            .with(Stage::Connecting, Connecting)
+            .with(Stage::InitializingDatabase, InitializingDatabase)
+    };
+    let lines = deploy_with(&h, &w, w.deployment.id, pipeline()).await;
+    line(
+        &lines,
+        "Initializing Odoo database (this may take 1-2 minutes)...",
+    );
+    line(&lines, "Database initialization complete (");
+    let sealed =
+        h.t.store
+            .admin_password_enc(w.environment.id)
+            .await
+            .unwrap()
+            .expect("the admin password is kept");
+    let password = h.secrets.open(&sealed).unwrap();
+    assert_eq!(password.len(), 32);
+    for l in &lines {
+        let all = format!("{} {}", l.log.message, l.log.data);
+        assert!(!all.contains(&password), "the admin password leaked: {all}");
+    }
+    let n = &containers.names;
+    let check = format!(
+        "SELECT split_part(password, '$', 4) = encode(sha256(convert_to(split_part(password, '$', 3) || '{password}', 'UTF8')), 'hex') FROM res_users WHERE login = 'admin'"
+    );
+    let ok = must(&paasportal_odoo::docker_args::database::psql(
+        &n.db_container(),
+        &n.db_name(),
+        &check,
+    ));
+    assert_eq!(ok.trim(), "t", "Odoo's admin user has the sealed password");
+
+    let again = w.redeploy(&h).await;
+    let lines = deploy_with(&h, &w, again.id, pipeline()).await;
+    line(&lines, "Database already initialized, kept (");
+    assert_eq!(
+        h.t.store
+            .admin_password_enc(w.environment.id)
+            .await
+            .unwrap(),
+        Some(sealed),
+        "a redeploy keeps the password"
+    );
     drop(containers);
     h.close().await;
 }
