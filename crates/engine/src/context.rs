@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub check: bool,
     /// Log each output line at DEBUG.
     pub log_output: bool,
+    /// Log the command line itself at DEBUG (off for commands carrying bulk data).
+    pub log_command: bool,
 }
 
 impl Default for RunOptions {
@@ -67,6 +69,7 @@ impl Default for RunOptions {
             timeout: None,
             check: true,
             log_output: true,
+            log_command: true,
         }
     }
 }
@@ -288,15 +291,25 @@ impl<'a> StageContext<'a> {
     ) -> Result<CommandOutput, StageError> {
         let transport = self.transport()?;
         let logger = &self.run.logger;
-        let shown = logger.redactor().redact(&cmd.display());
-        logger
-            .log(
-                LogLevel::Debug,
-                Some(self.stage),
-                &format!("$ {shown}"),
-                Value::Null,
-            )
-            .await;
+        let shown = if opts.log_command {
+            logger.redactor().redact(&cmd.display())
+        } else {
+            let line = cmd.display();
+            let head: String = line.chars().take(60).collect();
+            logger
+                .redactor()
+                .redact(&format!("{head}… ({} bytes)", line.len()))
+        };
+        if opts.log_command {
+            logger
+                .log(
+                    LogLevel::Debug,
+                    Some(self.stage),
+                    &format!("$ {shown}"),
+                    Value::Null,
+                )
+                .await;
+        }
         let timeout = opts
             .timeout
             .unwrap_or(self.config().command_timeout)

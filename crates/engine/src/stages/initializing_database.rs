@@ -15,6 +15,7 @@ use paasportal_odoo::messages;
 use paasportal_odoo::naming::EnvNames;
 use serde_json::Value;
 
+use super::migration_restore;
 use super::odoo_env::{closing, command, env_names};
 use crate::context::{RunOptions, StageContext};
 use crate::stage::{StageError, StageHandler, StageOutcome};
@@ -149,19 +150,7 @@ impl StageHandler for InitializingDatabase {
             .await
             .map_err(internal)?;
         if let (Some(migration_id), false) = (env.migration_id, env.migration_restore_completed) {
-            return Err(StageError::new(
-                messages::database_failed(
-                    "restoring a migration backup needs the streaming transport, which this build lacks",
-                ),
-                ErrorCode::ConfigInvalid,
-                serde_json::json!({
-                    "db_name": names.db_name(),
-                    "migration_id": migration_id,
-                    "elapsed_seconds": 0.0,
-                    "max_retries": 0,
-                    "last_error": "migration restore unavailable",
-                }),
-            ));
+            return migration_restore::restore(cx, &names, migration_id).await;
         }
         if env.migration_restore_completed {
             return Ok(StageOutcome::skipped(

@@ -38,6 +38,7 @@ const QUIET: RunOptions = RunOptions {
     timeout: None,
     check: false,
     log_output: false,
+    log_command: true,
 };
 
 /// `{env_dir}/deps-image`: the file naming the environment's dependency image.
@@ -136,8 +137,11 @@ async fn base_image_id(cx: &StageContext<'_>) -> Result<String, StageError> {
     })
 }
 
-/// The image the running Odoo container was created from.
-async fn running_image(cx: &StageContext<'_>, names: &EnvNames) -> Result<String, StageError> {
+/// The image the running Odoo container was created from (empty when there is none).
+pub(crate) async fn running_image(
+    cx: &StageContext<'_>,
+    names: &EnvNames,
+) -> Result<String, StageError> {
     let out = cx
         .run_with(
             &command(&[

@@ -23,6 +23,7 @@ mod health_check;
 mod initializing;
 mod initializing_database;
 mod installing_dependencies;
+mod migration_restore;
 pub mod odoo_env;
 pub mod plan;
 mod pulling_image;
