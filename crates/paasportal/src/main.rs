@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod deploy_args;
 mod first_admin;
 mod keys;
 mod register;

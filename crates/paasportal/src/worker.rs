@@ -88,6 +88,8 @@ pub struct EngineArgs {
     /// Health requests (2 s apart) before the health check warns.
     #[arg(long, env = "PAASPORTAL_HEALTH_CHECK_ATTEMPTS", default_value_t = 3)]
     pub health_check_attempts: u32,
+    #[command(flatten)]
+    pub stages: crate::deploy_args::DeployArgs,
 }
 
 fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
@@ -103,7 +105,7 @@ impl EngineArgs {
         if self.worker_concurrency == 0 {
             anyhow::bail!("PAASPORTAL_WORKER_CONCURRENCY must be at least 1");
         }
-        Ok(EngineConfig {
+        let mut config = EngineConfig {
             concurrency: self.worker_concurrency,
             lease: secs("PAASPORTAL_WORKER_LEASE_SECS", self.worker_lease_secs)?,
             heartbeat: Duration::from_millis(self.worker_heartbeat_ms.max(10)),
@@ -123,7 +125,10 @@ impl EngineArgs {
             shutdown_grace: Duration::try_from_secs_f64(self.worker_shutdown_grace_secs)
                 .map_err(|_| anyhow::anyhow!("PAASPORTAL_WORKER_SHUTDOWN_GRACE_SECS is invalid"))?,
             deploy: self.deploy()?,
-        })
+            ..EngineConfig::default()
+        };
+        self.stages.apply(&mut config)?;
+        Ok(config)
     }
 
     fn deploy(&self) -> anyhow::Result<DeploySettings> {

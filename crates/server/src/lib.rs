@@ -80,6 +80,10 @@ fn api() -> Router<AppState> {
             "/deployments/project/{project_id}/trends",
             get(routes::deployments::trends),
         )
+        .route(
+            "/environments/{environment_id}/admin-password/reveal",
+            post(routes::admin_password::reveal),
+        )
 }
 
 /// Users, organizations, projects, servers, Odoo versions, repositories, environments.

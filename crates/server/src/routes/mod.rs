@@ -1,5 +1,6 @@
 //! Route table: one module per area of the API.
 
+pub mod admin_password;
 pub mod auth;
 pub mod deployments;
 pub mod environments;
