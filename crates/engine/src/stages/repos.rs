@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
 use paasportal_core::diagnostics::{ErrorCode, Problem};
+use paasportal_core::shell::ShellCommand;
 use paasportal_core::{RepoScope, Repository};
 use paasportal_odoo::config_file::AddonsRepo;
 use paasportal_odoo::git::failure::{self, CloneFailure};
@@ -131,11 +132,27 @@ async fn token(cx: &StageContext<'_>, repo: &Repository) -> Result<Option<String
     Ok(Some(token))
 }
 
-/// Runs `argv`, returning its redacted output tail when it exits non-zero.
-async fn attempt(cx: &StageContext<'_>, argv: &[String]) -> Result<Result<(), String>, StageError> {
+/// The argument vectors as one command line joined by `&&` (one round trip).
+fn chain(argvs: &[Vec<String>]) -> ShellCommand {
+    let mut cmd = ShellCommand::new("");
+    for (i, a) in argvs.iter().enumerate() {
+        if i > 0 {
+            cmd = cmd.raw("&&");
+        }
+        cmd = cmd.args(a);
+    }
+    cmd
+}
+
+/// Runs the argument vectors in order as one command, returning its redacted output
+/// tail when one exits non-zero.
+async fn attempt(
+    cx: &StageContext<'_>,
+    argvs: &[Vec<String>],
+) -> Result<Result<(), String>, StageError> {
     let out = cx
         .run_with(
-            &command(argv),
+            &chain(argvs),
             RunOptions {
                 check: false,
                 ..RunOptions::default()
@@ -184,19 +201,13 @@ pub async fn clone_one(
         ))
     };
 
-    let existing = attempt(cx, &commands::is_clone(&dest))
+    let existing = attempt(cx, &[commands::is_clone(&dest)])
         .await
         .map_err(Err)?
         .is_ok();
     if existing {
-        let mut updated = Ok(());
-        for argv in commands::update(&remote, branch, &dest, token.as_deref()) {
-            updated = attempt(cx, &argv).await.map_err(Err)?;
-            if updated.is_err() {
-                break;
-            }
-        }
-        match updated {
+        let update = commands::update(&remote, branch, &dest, token.as_deref());
+        match attempt(cx, &update).await.map_err(Err)? {
             Ok(()) => return Ok(()),
             Err(output) => {
                 let kind = CloneFailure::classify(&output);
@@ -211,17 +222,14 @@ pub async fn clone_one(
             }
         }
     }
-    attempt(cx, &commands::remove(&dest))
+    let fresh = [
+        commands::remove(&dest),
+        commands::clone(&remote, branch, &dest, token.as_deref()),
+    ];
+    attempt(cx, &fresh)
         .await
         .map_err(Err)?
-        .map_err(|o| fail(&o))?;
-    attempt(
-        cx,
-        &commands::clone(&remote, branch, &dest, token.as_deref()),
-    )
-    .await
-    .map_err(Err)?
-    .map_err(|o| fail(&o))
+        .map_err(|o| fail(&o))
 }
 
 /// How a scope's clones went.

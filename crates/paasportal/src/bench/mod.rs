@@ -3,6 +3,7 @@
 mod engine;
 mod fixtures;
 mod ingest;
+mod repos;
 mod stats;
 
 use clap::Subcommand;
@@ -14,6 +15,8 @@ pub enum BenchCommand {
     Ingest(ingest::IngestArgs),
     /// N deployments of the full pipeline against a real sshd on one worker: engine overhead.
     Engine(engine::EngineBenchArgs),
+    /// Cloning repositories in parallel against one after another, and a redeploy's update.
+    Repos(repos::ReposBenchArgs),
 }
 
 /// Runs one benchmark.
@@ -21,5 +24,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(args).await,
         BenchCommand::Engine(args) => engine::run(args).await,
+        BenchCommand::Repos(args) => repos::run(args).await,
     }
 }
