@@ -24,6 +24,7 @@ pub mod projects;
 pub mod queue;
 pub mod refresh_tokens;
 pub mod repositories;
+pub mod retention;
 pub mod servers;
 pub mod steps;
 pub mod users;
