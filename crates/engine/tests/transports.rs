@@ -426,3 +426,45 @@ async fn ssh_keepalive_notices_a_dead_connection_mid_command() {
     assert!(matches!(r, Err(ExecError::ConnectionLost(_))), "{r:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
+
+/// Input reaches the command's stdin byte for byte, then EOF; without input, stdin is
+/// empty (a command reading it ends at once).
+async fn stdin_carries_input(t: &dyn Transport) {
+    let mut input: Vec<u8> = b"[options]\ndb_password = it's \"$(id)\" `x`\n".to_vec();
+    input.extend((0u8..=255).filter(|b| *b != 0));
+    input.extend(std::iter::repeat_n(b'z', 300_000));
+    let (tx, mut rx) = mpsc::channel(64);
+    let collect = async {
+        let mut v = Vec::new();
+        while let Some(l) = rx.recv().await {
+            v.push(l);
+        }
+        v
+    };
+    let limits = limits(Duration::from_secs(20));
+    let count = ShellCommand::script("od -An -tx1 -v | tr -d ' \\n' | sha256sum | cut -c1-64");
+    let (r, lines) = tokio::join!(t.exec_with_input(&count, &input, tx, &limits), collect);
+    assert!(r.unwrap().success());
+    let hex: String = input.iter().map(|b| format!("{b:02x}")).collect();
+    let want = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(hex.as_bytes());
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert_eq!(texts(&lines, OutputStream::Stdout), [want]);
+    let (r, lines) = run(t, &ShellCommand::script("cat; echo done")).await;
+    assert!(r.unwrap().success());
+    assert_eq!(texts(&lines, OutputStream::Stdout), ["done"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssh_stdin_carries_input() {
+    let t = connect_key().await;
+    stdin_carries_input(&t).await;
+    t.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_stdin_carries_input() {
+    stdin_carries_input(&LocalTransport::new()).await;
+}
