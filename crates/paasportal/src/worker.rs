@@ -2,17 +2,16 @@
 //! with the worker that `paasportal serve` runs by default.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use paasportal_bus::Publisher;
 use paasportal_core::SecretBox;
 use paasportal_engine::config::parse_stage_timeouts;
 use paasportal_engine::transport::SshOptions;
 use paasportal_engine::worker::ReadyWorker;
 use paasportal_engine::{Engine, EngineConfig, Pipeline, Worker};
-use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, Store, WriterConfig};
 
 use crate::config::CommonArgs;
@@ -163,8 +162,11 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let store = startup::open_store(&common.database_url(), &opts).await?;
+    // With Redis, committed batches are published for the servers' streams; without it
+    // the servers find them by polling the store's sequence.
+    let publisher = Publisher::start(common.redis_url.as_deref())?;
     let (writer, writer_task) =
-        LogWriter::start(store.clone(), Arc::new(NoSink), WriterConfig::default());
+        LogWriter::start(store.clone(), publisher.sink(), WriterConfig::default());
     let ready = prepare(store.clone(), writer, secrets, &args.engine).await?;
     tracing::info!(worker_id = ready.id(), backend = ?store.backend(), "paasportal worker running");
     eprintln!("paasportal worker {} running", ready.id());

@@ -6,6 +6,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod sse;
 pub mod state;
 
 use std::future::Future;
@@ -39,6 +40,8 @@ fn api() -> Router<AppState> {
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
         .route("/auth/me", get(routes::auth::me))
+        .route("/events/stream", get(routes::events::stream))
+        .route("/events/ticket", post(routes::events::ticket))
         .route(
             "/deployments",
             get(routes::deployments::list).post(routes::deployments::create),
@@ -50,6 +53,10 @@ fn api() -> Router<AppState> {
         .route(
             "/deployments/{deployment_id}/logs",
             get(routes::deployments::logs),
+        )
+        .route(
+            "/deployments/{deployment_id}/logs/stream",
+            get(routes::events::deployment_logs),
         )
         .route(
             "/deployments/{deployment_id}/logs/export",

@@ -22,6 +22,7 @@ pub mod queue;
 pub mod refresh_tokens;
 pub mod servers;
 pub mod steps;
+pub mod stream_tickets;
 pub mod users;
 pub mod versions;
 pub mod writer;

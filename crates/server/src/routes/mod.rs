@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod events;
 pub mod export;
 pub mod health;
