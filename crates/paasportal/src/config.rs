@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Seconds of silence after which the event stream sends `: keepalive`.
     #[arg(long, env = "PAASPORTAL_SSE_KEEPALIVE_SECS", default_value_t = 30)]
     pub sse_keepalive_secs: u64,
+    /// Events an event-stream client may fall behind by before it is disconnected
+    /// (it then resumes from its last event id).
+    #[arg(long, env = "PAASPORTAL_SSE_BUFFER_FRAMES", default_value_t = 4096)]
+    pub sse_buffer_frames: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PAASPORTAL_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,

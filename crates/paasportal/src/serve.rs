@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use paasportal_bus::{Bus, HubConfig};
 use paasportal_core::SecretBox;
 use paasportal_server::auth::AuthKeys;
 use paasportal_server::{AppState, ServerConfig};
-use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, WriterConfig};
 
 use crate::config::ServeArgs;
@@ -42,8 +42,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = startup::bind(args.listen).await?;
     first_admin::ensure(&store, &args.admin_email, args.admin_password.as_deref()).await?;
 
+    let bus = Arc::new(Bus::start(
+        store.clone(),
+        common.redis_url.as_deref(),
+        HubConfig {
+            mailbox_frames: args.sse_buffer_frames,
+            ..HubConfig::default()
+        },
+    )?);
+    tracing::info!(
+        redis = common.redis_url.is_some(),
+        "event bus started{}",
+        if common.redis_url.is_some() {
+            " with Redis fan-out"
+        } else {
+            " in process (other processes reach it through the store)"
+        }
+    );
     let (writer, writer_task) =
-        LogWriter::start(store.clone(), Arc::new(NoSink), WriterConfig::default());
+        LogWriter::start(store.clone(), bus.sink(), WriterConfig::default());
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_task = if args.runs_worker() {
         let ready =
@@ -70,7 +87,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         auth,
         secrets,
-    );
+    )
+    .with_bus(bus);
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, backend = ?store.backend(), "paasportal serving");
     eprintln!("paasportal listening on http://{addr}");

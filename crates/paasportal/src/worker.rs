@@ -2,11 +2,11 @@
 //! with the worker that `paasportal serve` runs by default.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use paasportal_bus::Publisher;
 use paasportal_core::SecretBox;
 use paasportal_engine::config::{DeploySettings, parse_stage_timeouts};
 use paasportal_engine::transport::SshOptions;
@@ -15,7 +15,6 @@ use paasportal_engine::{Engine, EngineConfig, Pipeline, Worker};
 use paasportal_odoo::docker_args::database::DbImages;
 use paasportal_odoo::docker_args::image::ImageRef;
 use paasportal_odoo::naming::{BaseDir, DEFAULT_BASE_DIR};
-use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, Store, WriterConfig};
 
 use crate::config::CommonArgs;
@@ -217,8 +216,11 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let store = startup::open_store(&common.database_url(), &opts).await?;
+    // With Redis, committed batches are published for the servers' streams; without it
+    // the servers find them by polling the store's sequence.
+    let publisher = Publisher::start(common.redis_url.as_deref())?;
     let (writer, writer_task) =
-        LogWriter::start(store.clone(), Arc::new(NoSink), WriterConfig::default());
+        LogWriter::start(store.clone(), publisher.sink(), WriterConfig::default());
     let ready = prepare(store.clone(), writer, secrets, &args.engine).await?;
     tracing::info!(worker_id = ready.id(), backend = ?store.backend(), "paasportal worker running");
     eprintln!("paasportal worker {} running", ready.id());

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod membership;
 pub mod openapi;
 pub mod routes;
+pub mod sse;
 pub mod state;
 
 use std::future::Future;
@@ -43,6 +44,8 @@ fn api() -> Router<AppState> {
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
         .route("/auth/me", get(routes::auth::me))
+        .route("/events/stream", get(routes::events::stream))
+        .route("/events/ticket", post(routes::events::ticket))
         .route(
             "/deployments",
             get(routes::deployments::list).post(routes::deployments::create),
@@ -54,6 +57,10 @@ fn api() -> Router<AppState> {
         .route(
             "/deployments/{deployment_id}/logs",
             get(routes::deployments::logs),
+        )
+        .route(
+            "/deployments/{deployment_id}/logs/stream",
+            get(routes::events::deployment_logs),
         )
         .route(
             "/deployments/{deployment_id}/logs/export",

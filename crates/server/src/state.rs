@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use paasportal_bus::{Bus, HubConfig};
 use paasportal_core::SecretBox;
 use paasportal_store::{LogWriter, Store};
 
@@ -41,10 +42,14 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Failed-login bookkeeping.
     pub throttle: Arc<LoginThrottle>,
+    /// The event bus the streams subscribe to.
+    pub bus: Arc<Bus>,
 }
 
 impl AppState {
-    /// State with a default login throttle.
+    /// State with a default login throttle and an event bus that follows the store alone
+    /// (polling its sequence); [`AppState::with_bus`] sets the bus the writer feeds.
+    /// Must be called within a Tokio runtime.
     pub fn new(
         store: Store,
         writer: LogWriter,
@@ -52,6 +57,8 @@ impl AppState {
         auth: AuthKeys,
         secrets: SecretBox,
     ) -> AppState {
+        let bus = Bus::start(store.clone(), None, HubConfig::default())
+            .expect("a bus without Redis always starts");
         AppState {
             store,
             writer,
@@ -59,6 +66,13 @@ impl AppState {
             auth: Arc::new(auth),
             secrets,
             throttle: Arc::new(LoginThrottle::default()),
+            bus: Arc::new(bus),
         }
+    }
+
+    /// The same state with `bus` (the one the writer's sink feeds).
+    pub fn with_bus(mut self, bus: Arc<Bus>) -> AppState {
+        self.bus = bus;
+        self
     }
 }

@@ -27,6 +27,7 @@ pub mod repositories;
 pub mod retention;
 pub mod servers;
 pub mod steps;
+pub mod stream_tickets;
 pub mod users;
 pub mod versions;
 pub mod writer;

@@ -54,7 +54,7 @@ impl FromRequestParts<AppState> for AuthUser {
 }
 
 /// The token of a `Bearer <token>` header value (scheme case-insensitive).
-fn bearer(value: &str) -> Option<&str> {
+pub(super) fn bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -2,6 +2,7 @@
 //! the [`AuthUser`] extractor.
 
 mod extractor;
+pub mod stream;
 pub mod throttle;
 pub mod tokens;
 

@@ -4,6 +4,7 @@ pub mod admin_password;
 pub mod auth;
 pub mod deployments;
 pub mod environments;
+pub mod events;
 pub mod export;
 pub mod health;
 pub mod organizations;
