@@ -78,6 +78,7 @@ pub struct ErrorBody {
         routes::environments::get_one,
         routes::environments::update,
         routes::environments::delete,
+        routes::admin_password::reveal,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &ErrorResponses),

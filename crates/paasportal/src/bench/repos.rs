@@ -129,7 +129,10 @@ impl Bench {
             .with(Stage::CloningRepo, CloningRepo);
         let config = EngineConfig {
             poll: Duration::from_millis(20),
-            base_dir: self.base.clone(),
+            deploy: paasportal_engine::config::DeploySettings {
+                base_dir: self.base.clone(),
+                ..Default::default()
+            },
             clone_concurrency: concurrency,
             ..Default::default()
         };

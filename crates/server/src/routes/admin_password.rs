@@ -14,7 +14,7 @@ use crate::extract::{Json, Path};
 use crate::state::AppState;
 
 /// The revealed password.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminPasswordOut {
     pub environment_id: Uuid,
     /// The Odoo user the password belongs to.
@@ -22,6 +22,17 @@ pub struct AdminPasswordOut {
     pub password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/environments/{environment_id}/admin-password/reveal",
+    tag = "environments",
+    params(("environment_id" = Uuid, Path, description = "The environment")),
+    responses(
+        (status = 200, description = "Success", body = AdminPasswordOut),
+        (status = 409, description = "Already revealed, or not generated yet", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 /// `POST /api/v1/environments/{environment_id}/admin-password/reveal`: the admin
 /// password, once (project admins; 404 when the environment is not visible, 403
 /// without `project.manage`, 409 when it was revealed before or not generated yet).
