@@ -3,7 +3,7 @@
 //! the pipeline built is checked with `docker inspect` run here.
 //!
 //! The repository, dependency, database-initialisation and DNS stages belong to another
-//! issue; until they land these tests run [`Pipeline::infrastructure`], which leaves
+//! issue and have their own tests; these run [`Pipeline::infrastructure`], which leaves
 //! them out (the Odoo stand-in initialises its database at start-up, as Odoo does).
 
 mod common;
