@@ -29,9 +29,9 @@ impl Pipeline {
     }
 
     /// Every stage of the catalogue: the engine's own (`initializing`, `connecting`,
-    /// `completed`) and the infrastructure stages. Stages without an implementation in
-    /// this build (the repository, dependency, database-initialisation and DNS stages
-    /// until they land) are [`Unavailable`]: they fail rather than pretend.
+    /// `completed`), the infrastructure stages, and the repository, dependency,
+    /// database-initialisation and DNS stages. A stage without an implementation would
+    /// be [`Unavailable`]: it fails rather than pretends.
     pub fn standard() -> Self {
         let mut p = Pipeline::empty();
         for stage in Stage::working() {
@@ -56,8 +56,8 @@ impl Pipeline {
     }
 
     /// [`Pipeline::standard`] without the repository, dependency, database-initialisation
-    /// and DNS stages: what runs on a server with no addon repositories, no DNS provider
-    /// and no dependencies to install.
+    /// and DNS stages: the infrastructure alone (an Odoo that initialises its database at
+    /// start-up, no addons), as the infrastructure tests and benchmark run it.
     pub fn infrastructure() -> Self {
         Self::standard()
             .without(Stage::ConfiguringDns)

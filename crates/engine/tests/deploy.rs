@@ -3,7 +3,7 @@
 //! the pipeline built is checked with `docker inspect` run here.
 //!
 //! The repository, dependency, database-initialisation and DNS stages belong to another
-//! issue; until they land these tests run [`Pipeline::infrastructure`], which leaves
+//! issue and have their own tests; these run [`Pipeline::infrastructure`], which leaves
 //! them out (the Odoo stand-in initialises its database at start-up, as Odoo does).
 
 mod common;
@@ -616,4 +616,70 @@ async fn two_environments_on_one_server_are_isolated() {
     }
     drop(guards);
     h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odoo_18_with_a_read_replica_streams_through_its_own_pgbouncer() {
+    let d = deploy(
+        TestBackend::Postgres,
+        "replica",
+        ODOO_18,
+        Pipeline::infrastructure(),
+        |e| e.read_replica = true,
+    )
+    .await;
+    let (h, s) = (&d.h, &d.s);
+    let dep = h.t.store.get_deployment(s.deployment.id).await.unwrap();
+    let text = messages(&h.logs(dep.id).await);
+    assert_eq!(dep.status, DeploymentStatus::Success, "{}", text.join("\n"));
+    let u = d.guard.env_uuid.clone();
+    let (primary, replica) = (
+        format!("postgres-primary-{u}"),
+        format!("postgres-replica-{u}"),
+    );
+    assert!(
+        text.iter()
+            .any(|m| m == &format!("Creating PostgreSQL container {primary}..."))
+    );
+    assert!(text.iter().any(|m| m.starts_with(&format!(
+        "Read replica {replica} streaming from the primary ("
+    ))));
+    assert!(text.iter().any(|m| m
+        == &format!("PgBouncer {u}_pgbouncer-replica running on port 6433 (transaction mode)")));
+    assert!(!sh(&["docker", "inspect", &format!("{u}_db")]).ok);
+    for c in [
+        &primary,
+        &replica,
+        &format!("{u}_pgbouncer"),
+        &format!("{u}_pgbouncer-replica"),
+    ] {
+        assert_eq!(inspect(c, "{{.State.Status}}"), "running", "{c}");
+    }
+    assert_eq!(
+        must(&[
+            "docker",
+            "exec",
+            &replica,
+            "psql",
+            "-U",
+            "odoo",
+            "-d",
+            "postgres",
+            "-At",
+            "-c",
+            "SELECT pg_is_in_recovery()"
+        ]),
+        "t"
+    );
+    let conf_path = format!("{}/{u}/odoo.conf", d.base.path());
+    let conf = std::fs::read_to_string(conf_path).unwrap();
+    assert!(
+        conf.contains(&format!("db_replica_host = {u}_pgbouncer-replica\n")),
+        "{conf}"
+    );
+    assert!(conf.contains("db_replica_port = 6433\n"));
+    let sealed = h.t.store.get_db_secrets(s.environment.id).await.unwrap();
+    assert!(sealed.replication_password_enc.is_some());
+    drop(d.guard);
+    d.h.close().await;
 }

@@ -31,6 +31,8 @@ async fn fresh_deploy_and_redeploy_stage_timings() {
     // As in production: the spec's 10 s wait before the health request would only add
     // a constant; the testbed's stand-in starts in well under a second.
     config.deploy.health_wait = Duration::from_millis(500);
+    // Readiness polled at the production default, once a second (30 tries).
+    config.deploy.ready_interval = Duration::from_secs(1);
     let (tx, mut rx) = mpsc::unbounded_channel::<RunReport>();
     let worker = Worker::new(h.engine(Pipeline::infrastructure(), config)).with_reports(tx);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

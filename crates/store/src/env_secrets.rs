@@ -9,6 +9,9 @@ use uuid::Uuid;
 use crate::error::{Result, StoreError};
 use crate::{Store, with_db};
 
+/// One sealed secret, `None` until generated.
+type Sealed = Option<Vec<u8>>;
+
 /// Sealed secrets of one environment; `None` until generated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbSecrets {
@@ -21,7 +24,7 @@ impl Store {
     pub async fn get_db_secrets(&self, environment_id: Uuid) -> Result<DbSecrets> {
         let sql =
             "SELECT db_password_enc, replication_password_enc FROM environments WHERE id = $1";
-        let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>)> = with_db!(self.db(), p => sqlx::query_as(sql)
+        let row: Option<(Sealed, Sealed)> = with_db!(self.db(), p => sqlx::query_as(sql)
             .bind(environment_id)
             .fetch_optional(p)
             .await)?;
