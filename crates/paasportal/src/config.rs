@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// Largest database connection pool.
     #[arg(long, env = "PAASPORTAL_DB_MAX_CONNECTIONS", default_value_t = 32)]
     pub db_max_connections: u32,
+    /// Days deployment logs are kept (unset: forever); `LOG_RETENTION_DAYS` is also read.
+    #[arg(long, env = "PAASPORTAL_LOG_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub log_retention_days: Option<u32>,
+    /// Time of day (UTC, HH:MM) of the daily log retention run.
+    #[arg(long, env = "PAASPORTAL_LOG_RETENTION_AT", default_value = "03:00", value_parser = parse_time_of_day)]
+    pub log_retention_at: chrono::NaiveTime,
     /// Domain under which environments are served as `{subdomain}.{apps_domain}`.
     #[arg(long, env = "PAASPORTAL_APPS_DOMAIN", default_value = "apps.localhost")]
     pub apps_domain: String,
@@ -129,6 +135,23 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The retention period: the flag or `PAASPORTAL_LOG_RETENTION_DAYS`, else the spec's
+    /// `LOG_RETENTION_DAYS`; `None` keeps logs forever.
+    pub fn retention_days(&self) -> anyhow::Result<Option<u32>> {
+        if self.log_retention_days.is_some() {
+            return Ok(self.log_retention_days);
+        }
+        match std::env::var("LOG_RETENTION_DAYS") {
+            Ok(v) if !v.trim().is_empty() => match v.trim().parse::<u32>() {
+                Ok(d) if d > 0 => Ok(Some(d)),
+                _ => anyhow::bail!(
+                    "LOG_RETENTION_DAYS must be a whole number of days above 0, got {v:?}"
+                ),
+            },
+            _ => Ok(None),
+        }
+    }
+
     /// Whether `serve` runs a deployment worker.
     pub fn runs_worker(&self) -> bool {
         self.worker && !self.no_worker
@@ -158,6 +181,12 @@ pub fn default_data_dir() -> PathBuf {
         Some(home) => PathBuf::from(home).join(".local/share/paasportal"),
         None => PathBuf::from("paasportal-data"),
     }
+}
+
+/// Parses `HH:MM` (24 h).
+fn parse_time_of_day(s: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(s, "%H:%M")
+        .map_err(|_| format!("expected a time of day as HH:MM, got {s:?}"))
 }
 
 #[cfg(test)]
@@ -217,6 +246,9 @@ mod tests {
             "PAASPORTAL_JWT_SECRET",
             "PAASPORTAL_ACCESS_TOKEN_TTL_SECS",
             "PAASPORTAL_REFRESH_TOKEN_TTL_SECS",
+            "PAASPORTAL_LOG_RETENTION_DAYS",
+            "PAASPORTAL_LOG_RETENTION_AT",
+            "PAASPORTAL_APPS_DOMAIN",
         ] {
             assert!(help.contains(var), "serve --help does not mention {var}");
         }

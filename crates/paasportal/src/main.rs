@@ -7,6 +7,7 @@ mod deploy_args;
 mod first_admin;
 mod keys;
 mod register;
+mod retention;
 mod serve;
 mod startup;
 mod telemetry;

@@ -10,7 +10,7 @@ use paasportal_server::{AppState, ServerConfig};
 use paasportal_store::{ConnectOptions, LogWriter, WriterConfig};
 
 use crate::config::ServeArgs;
-use crate::{first_admin, keys, startup, worker};
+use crate::{first_admin, keys, retention, startup, worker};
 
 /// Runs the server until SIGINT or SIGTERM, then drains connections and flushes the log writer.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -38,6 +38,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.db_max_connections,
         ..Default::default()
     };
+    let retention_days = args.retention_days()?;
     let store = startup::open_store(&common.database_url(), &opts).await?;
     let listener = startup::bind(args.listen).await?;
     first_admin::ensure(&store, &args.admin_email, args.admin_password.as_deref()).await?;
@@ -77,6 +78,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("no deployment worker in this process (PAASPORTAL_WORKER=false)");
         None
     };
+    let (stop_retention, retention_stopped) = tokio::sync::watch::channel(false);
+    let retention_task = match retention_days {
+        Some(days) => Some(tokio::spawn(retention::run(
+            store.clone(),
+            days,
+            args.log_retention_at,
+            retention_stopped,
+        ))),
+        None => {
+            tracing::info!("log retention not configured: deployment logs are kept forever");
+            None
+        }
+    };
     let state = AppState::new(
         store.clone(),
         writer,
@@ -93,6 +107,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %addr, backend = ?store.backend(), "paasportal serving");
     eprintln!("paasportal listening on http://{addr}");
     paasportal_server::serve(listener, state, shutdown_signal()).await?;
+    let _ = stop_retention.send(true);
+    if let Some(task) = retention_task {
+        let _ = task.await;
+    }
     if let Some(task) = worker_task {
         tracing::info!("shutting down: stopping the deployment worker");
         let _ = stop_worker.send(true);
