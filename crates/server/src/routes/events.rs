@@ -19,7 +19,8 @@ use crate::sse;
 use crate::state::AppState;
 
 /// Query parameters of the streams.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     pub token: Option<String>,
     pub ticket: Option<String>,
@@ -28,7 +29,7 @@ pub struct StreamQuery {
 }
 
 /// `{ticket, expires_in}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketOut {
     pub ticket: String,
     /// Seconds the ticket stays valid.
@@ -36,6 +37,13 @@ pub struct TicketOut {
 }
 
 /// `POST /api/v1/events/ticket`: a single-use ticket to open the stream with `?ticket=`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/ticket",
+    tag = "events",
+    responses((status = 200, description = "Success", body = TicketOut)),
+    security(("bearer" = []))
+)]
 pub async fn ticket(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<TicketOut>> {
     user.access(&state).await?;
     let ticket = issue_ticket(&state, user.user_id).await?;
@@ -47,6 +55,14 @@ pub async fn ticket(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 
 /// `GET /api/v1/events/stream`: every event the caller may see, live, resuming after
 /// `Last-Event-ID` from the store.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/stream",
+    tag = "events",
+    params(StreamQuery),
+    responses((status = 200, description = "Server-Sent Events: `id:` (the sequence number), `event:`, `data:`; `: keepalive` comments", content((String = "text/event-stream")))),
+    security(("bearer" = []))
+)]
 pub async fn stream(
     State(state): State<AppState>,
     Query(q): Query<StreamQuery>,
@@ -86,6 +102,14 @@ pub async fn stream(
 
 /// `GET /api/v1/deployments/{deployment_id}/logs/stream`: the deployment's log from the
 /// start (or after `Last-Event-ID`), then live until the deployment ends.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/{deployment_id}/logs/stream",
+    tag = "events",
+    params(("deployment_id" = Uuid, Path), StreamQuery),
+    responses((status = 200, description = "Server-Sent Events: `id:` (the sequence number), `event:`, `data:`; `: keepalive` comments", content((String = "text/event-stream")))),
+    security(("bearer" = []))
+)]
 pub async fn deployment_logs(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
