@@ -845,6 +845,46 @@ fn cases() -> Vec<Case> {
             },
             members_ok,
         ),
+        // Event streams (status only: a granted stream stays open).
+        case(
+            M::POST,
+            "/events/ticket",
+            Shared,
+            |_, _, _, _, _| ("/api/v1/events/ticket".into(), None),
+            all_ok,
+        ),
+        case(
+            M::GET,
+            "/events/stream",
+            Shared,
+            |_, _, _, _, _| ("/api/v1/events/stream".into(), None),
+            all_ok,
+        ),
+        case(
+            M::GET,
+            "/deployments/{deployment_id}/logs/stream",
+            Shared,
+            |_, s, _, _, _| {
+                (
+                    format!("/api/v1/deployments/{}/logs/stream", s.deployment),
+                    None,
+                )
+            },
+            members_ok,
+        ),
+        // The admin password: none generated yet, so a permitted caller gets 409.
+        case(
+            M::POST,
+            "/environments/{environment_id}/admin-password/reveal",
+            Shared,
+            |_, s, _, _, _| {
+                (
+                    format!("/api/v1/environments/{}/admin-password/reveal", s.env),
+                    None,
+                )
+            },
+            [409, 409, 409, 409, F, F, N, A],
+        ),
     ]
 }
 
@@ -907,6 +947,25 @@ async fn prepare(app: &TestApp, s: &Scope, t: usize) -> Extras {
     }
 }
 
+/// `GET path`'s status, and its body only when it is an error (a stream never ends).
+async fn status_only(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = app.http.get(app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    if status == 200 {
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream",
+            "{path}"
+        );
+        return (status, Value::Null);
+    }
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 async fn every_endpoint_for_every_role(app: TestApp) {
     let w = world(&app).await;
     let mut failures = Vec::new();
@@ -920,9 +979,12 @@ async fn every_endpoint_for_every_role(app: TestApp) {
             };
             let x = prepare(&app, &s, t).await;
             let (path, body) = (c.build)(&w, &s, &x, t, w.users[role].id);
-            let (status, resp) = app
-                .send(c.method.clone(), &path, w.tokens[role].as_deref(), body)
-                .await;
+            let (status, resp) = if c.route.ends_with("/stream") {
+                status_only(&app, &path, w.tokens[role].as_deref()).await
+            } else {
+                app.send(c.method.clone(), &path, w.tokens[role].as_deref(), body)
+                    .await
+            };
             checked += 1;
             if status != *expected {
                 failures.push(format!(
