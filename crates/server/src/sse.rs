@@ -125,13 +125,13 @@ impl Conn {
                     return None;
                 }
             };
-            self.replay = (reached < self.sub.start).then_some(reached);
-            if self.replay.is_none() {
-                self.last_sent = self.last_sent.max(self.sub.start);
-            }
             let mut buf = BytesMut::new();
             for f in frames {
                 self.push(&mut buf, &f);
+            }
+            self.replay = (reached < self.sub.start).then_some(reached);
+            if self.replay.is_none() {
+                self.last_sent = self.last_sent.max(self.sub.start);
             }
             if !buf.is_empty() {
                 return Some(buf.freeze());
