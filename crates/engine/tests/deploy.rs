@@ -395,6 +395,36 @@ async fn redeploy_replaces_the_container_and_keeps_the_data() {
             .any(|m| m == &format!("Stopped and removed the previous container {odoo}"))
     );
     assert!(text.iter().any(|m| m.starts_with("Health check passed! (")));
+    // A dependency image built on the current Odoo image is what the next container runs.
+    let deps = format!("paasportal/deps-{u}:test");
+    must(&["docker", "commit", &odoo, &deps]);
+    std::fs::write(
+        format!("{}/{u}/deps-image", d.base.path()),
+        format!("{deps}\n"),
+    )
+    .unwrap();
+    let third = store
+        .create_deployment(s.environment.id, Trigger::Manual, Some(s.user.id))
+        .await
+        .unwrap();
+    let worker = h.start_worker(h.engine(Pipeline::infrastructure(), deploy_config(&d.base)));
+    let dep3 = h.wait_finished(third.id, LIMIT).await;
+    worker.stop().await;
+    let text3 = messages(&h.logs(third.id).await);
+    assert_eq!(
+        dep3.status,
+        DeploymentStatus::Success,
+        "{}",
+        text3.join("\n")
+    );
+    assert_eq!(inspect(&odoo, "{{.Config.Image}}"), deps);
+    assert_eq!(dep3.image_tag.as_deref(), Some(deps.as_str()));
+    assert!(
+        text3
+            .iter()
+            .any(|m| m.starts_with(&format!("Starting from {deps}: ")))
+    );
+
     let image_line = h
         .logs(second.id)
         .await

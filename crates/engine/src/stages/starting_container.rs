@@ -2,7 +2,8 @@
 //! environment's CPU and RAM, restart policy, json-file log rotation, the four mounts,
 //! `ODOO_RC` and the Traefik labels — on the environment's network, then connected to
 //! `traefik-public`. On a redeploy the previous container is stopped and removed first;
-//! the data directories and the database volume stay.
+//! the data directories and the database volume stay, and the container starts from the
+//! environment's dependency image when one was built on the current Odoo image.
 
 use std::time::Instant;
 
@@ -12,10 +13,11 @@ use paasportal_odoo::docker_args::{
     container_remove, container_stop, network_connect_traefik, network_inspect,
 };
 use paasportal_odoo::messages;
-use paasportal_odoo::naming::TRAEFIK_NETWORK;
+use paasportal_odoo::naming::{EnvNames, TRAEFIK_NETWORK};
 use serde_json::json;
 
 use super::docker;
+use super::installing_dependencies::deps_image_file;
 use super::plan::{StartedContainer, plan};
 use crate::context::StageContext;
 use crate::stage::{StageError, StageHandler, StageOutcome};
@@ -29,7 +31,17 @@ impl StageHandler for StartingContainer {
     async fn run(&self, cx: &StageContext<'_>) -> Result<StageOutcome, StageError> {
         let p = plan(cx).await?;
         let name = p.names.odoo_container();
-        let image = p.version.image.clone();
+        let image = match deps_image(cx, &p.names, &p.version.image).await? {
+            Some(deps) => {
+                cx.info(&format!(
+                    "Starting from {deps}: {} with the environment's dependencies installed",
+                    p.version.image
+                ))
+                .await;
+                deps
+            }
+            None => p.version.image.clone(),
+        };
         cx.info(&messages::starting_container(&name)).await;
         cx.info(&messages::resource_limits(
             p.resources.odoo_cpus,
@@ -83,6 +95,47 @@ impl StageHandler for StartingContainer {
             })),
         )
     }
+}
+
+/// The environment's dependency image (named in `{env_dir}/deps-image` by
+/// `installing_dependencies`), when it is on the server and built on the current
+/// `base` image (its layers start with the base's); otherwise the base image is run.
+async fn deps_image(
+    cx: &StageContext<'_>,
+    names: &EnvNames,
+    base: &str,
+) -> Result<Option<String>, StageError> {
+    let read = ["cat".to_owned(), deps_image_file(names)];
+    let out = docker::probe(cx, &read).await?;
+    let wanted = out.stdout_text();
+    let prefix = format!("paasportal/deps-{}:", names.env_uuid());
+    if !out.status.success() || !wanted.starts_with(&prefix) || wanted.contains(char::is_whitespace)
+    {
+        return Ok(None);
+    }
+    let layers = |image: &str| -> Vec<String> {
+        [
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            image,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let deps = docker::probe(cx, &layers(&wanted)).await?;
+    let base_layers = docker::probe(cx, &layers(base)).await?;
+    if !deps.status.success() || !base_layers.status.success() {
+        return Ok(None);
+    }
+    let parse = |o: &crate::context::CommandOutput| -> Vec<String> {
+        serde_json::from_str(&o.stdout_text()).unwrap_or_default()
+    };
+    let (d, b) = (parse(&deps), parse(&base_layers));
+    Ok((!b.is_empty() && d.starts_with(&b)).then_some(wanted))
 }
 
 /// Creates `traefik-public` when the server has no such network yet (Traefik not

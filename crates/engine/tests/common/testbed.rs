@@ -120,6 +120,16 @@ impl Drop for EnvGuard {
             let _ = sh(&["docker", "rm", "-f", "-v", id]);
         }
         let _ = sh(&["docker", "network", "rm", &format!("paasportal_net_{u}")]);
+        let images = sh(&[
+            "docker",
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            &format!("paasportal/deps-{u}"),
+        ]);
+        for image in images.stdout.lines().filter(|l| !l.is_empty()) {
+            let _ = sh(&["docker", "rmi", "-f", image]);
+        }
         let _ = sh(&[
             "docker",
             "volume",
