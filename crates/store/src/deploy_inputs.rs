@@ -8,47 +8,8 @@ use paasportal_core::{GitInfo, RepoScope, Repository, StepStatus};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::rows::parse;
+use crate::repositories::{REPO_COLUMNS, RepoRow};
 use crate::{Store, with_db};
-
-#[derive(sqlx::FromRow)]
-struct RepoRow {
-    id: Uuid,
-    scope: String,
-    organization_id: Option<Uuid>,
-    project_id: Option<Uuid>,
-    name: String,
-    slug: String,
-    url: String,
-    branch: String,
-    is_primary: bool,
-    has_token: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<RepoRow> for Repository {
-    type Error = StoreError;
-    fn try_from(r: RepoRow) -> Result<Self> {
-        Ok(Repository {
-            id: r.id,
-            scope: parse(&r.scope)?,
-            organization_id: r.organization_id,
-            project_id: r.project_id,
-            name: r.name,
-            slug: r.slug,
-            url: r.url,
-            branch: r.branch,
-            is_primary: r.is_primary,
-            has_token: r.has_token,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-const REPO_COLUMNS: &str = "id, scope, organization_id, project_id, name, slug, url, branch, \
-                            is_primary, (token_enc IS NOT NULL) AS has_token, created_at, updated_at";
 
 /// A repository to add. The token arrives already encrypted.
 #[derive(Debug, Clone)]

@@ -9,8 +9,9 @@ use crate::error::{Result, StoreError};
 use crate::rows::parse;
 use crate::{Store, with_db};
 
+/// A `repositories` row as read with [`REPO_COLUMNS`].
 #[derive(sqlx::FromRow)]
-struct RepoRow {
+pub(crate) struct RepoRow {
     id: Uuid,
     scope: String,
     organization_id: Option<Uuid>,
@@ -45,7 +46,8 @@ impl TryFrom<RepoRow> for Repository {
     }
 }
 
-const REPO_COLUMNS: &str = "id, scope, organization_id, project_id, name, slug, url, branch, \
+/// The columns every repository query selects.
+pub(crate) const REPO_COLUMNS: &str = "id, scope, organization_id, project_id, name, slug, url, branch, \
     is_primary, (token_enc IS NOT NULL) AS has_token, created_at, updated_at";
 
 /// A repository to create; the token arrives encrypted. Project repositories also carry
