@@ -18,6 +18,7 @@ pub mod env_secrets;
 pub mod environments;
 pub mod events;
 pub mod history;
+pub mod history_import;
 pub mod logs;
 pub mod organizations;
 pub mod projects;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::rows::{json_or_null, parse};
-use crate::{Backend, Store, with_db};
+use crate::{Backend, Db, Store, with_db};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LogRow {
@@ -67,7 +67,63 @@ fn like_pattern(text: &str) -> String {
 impl Store {
     /// One page of a deployment's log in time order, optionally filtered.
     pub async fn list_logs(&self, deployment_id: Uuid, q: &LogQuery) -> Result<Vec<LogRecord>> {
-        let mut sql = format!("SELECT {LOG_COLUMNS} FROM deployment_logs WHERE deployment_id = $1");
+        let sql = format!("SELECT {LOG_COLUMNS} FROM {}", self.list_logs_sql(q));
+        let pattern = q.text.as_deref().map(like_pattern);
+        let rows: Vec<LogRow> = with_db!(self.db(), p => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(deployment_id);
+            if let Some(level) = q.level {
+                query = query.bind(level.as_str());
+            }
+            if let Some(pattern) = &pattern {
+                query = query.bind(pattern.clone());
+            }
+            query.bind(q.limit).bind(q.skip).fetch_all(p).await
+        })?;
+        rows.into_iter().map(LogRecord::try_from).collect()
+    }
+
+    /// The engine's plan for [`Store::list_logs`], one line per plan node: PostgreSQL's
+    /// `EXPLAIN ANALYZE` (with timings), SQLite's `EXPLAIN QUERY PLAN`.
+    pub async fn explain_list_logs(
+        &self,
+        deployment_id: Uuid,
+        q: &LogQuery,
+    ) -> Result<Vec<String>> {
+        let tail = self.list_logs_sql(q);
+        let pattern = q.text.as_deref().map(like_pattern);
+        Ok(match self.db() {
+            Db::Postgres(p) => {
+                let sql = format!("EXPLAIN (ANALYZE, BUFFERS) SELECT {LOG_COLUMNS} FROM {tail}");
+                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(deployment_id);
+                if let Some(level) = q.level {
+                    query = query.bind(level.as_str());
+                }
+                if let Some(pattern) = &pattern {
+                    query = query.bind(pattern.clone());
+                }
+                query.bind(q.limit).bind(q.skip).fetch_all(p).await?
+            }
+            Db::Sqlite(p) => {
+                let sql = format!("EXPLAIN QUERY PLAN SELECT {LOG_COLUMNS} FROM {tail}");
+                let mut query =
+                    sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql))
+                        .bind(deployment_id);
+                if let Some(level) = q.level {
+                    query = query.bind(level.as_str());
+                }
+                if let Some(pattern) = &pattern {
+                    query = query.bind(pattern.clone());
+                }
+                let rows = query.bind(q.limit).bind(q.skip).fetch_all(p).await?;
+                rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+            }
+        })
+    }
+
+    /// `deployment_logs WHERE … ORDER BY … LIMIT … OFFSET …` for a [`LogQuery`], with
+    /// `$1` the deployment, then the level and pattern when present, then limit and skip.
+    fn list_logs_sql(&self, q: &LogQuery) -> String {
+        let mut sql = String::from("deployment_logs WHERE deployment_id = $1");
         let mut n = 1;
         if q.level.is_some() {
             n += 1;
@@ -86,18 +142,7 @@ impl Store {
             n + 1,
             n + 2
         ));
-        let pattern = q.text.as_deref().map(like_pattern);
-        let rows: Vec<LogRow> = with_db!(self.db(), p => {
-            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(deployment_id);
-            if let Some(level) = q.level {
-                query = query.bind(level.as_str());
-            }
-            if let Some(pattern) = &pattern {
-                query = query.bind(pattern.clone());
-            }
-            query.bind(q.limit).bind(q.skip).fetch_all(p).await
-        })?;
-        rows.into_iter().map(LogRecord::try_from).collect()
+        sql
     }
 
     /// A deployment's lines with `seq > after`, in sequence order: the per-deployment stream's replay.

@@ -1,11 +1,50 @@
 //! Organizations, projects, environments and deployments for benchmarks, made through the store.
 
-use paasportal_core::{AuthMethod, Deployment, Trigger};
+use paasportal_core::{AuthMethod, Deployment, Organization, Server, Trigger};
 use paasportal_store::Store;
 use paasportal_store::environments::NewEnvironment;
 use paasportal_store::servers::{NewServer, ServerSecrets};
 use paasportal_store::versions::NewOdooVersion;
 use uuid::Uuid;
+
+/// The Odoo version benchmark environments run.
+pub const ODOO_VERSION: &str = "18.0";
+
+/// An organization with one server, named after a random tag.
+pub struct BenchOrganization {
+    /// A short random tag, also the prefix of every name made for this run.
+    pub tag: String,
+    pub org: Organization,
+    pub server: Server,
+}
+
+/// Creates an organization with one server, and Odoo [`ODOO_VERSION`] when missing.
+pub async fn organization(store: &Store) -> anyhow::Result<BenchOrganization> {
+    let tag = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let org = store.create_organization(&tag).await?;
+    let server = store
+        .create_server(&NewServer {
+            organization_id: org.id,
+            name: tag.clone(),
+            ip: "127.0.0.1".into(),
+            ssh_port: 22,
+            ssh_user: "root".into(),
+            auth_method: AuthMethod::Key,
+            secrets: ServerSecrets::default(),
+        })
+        .await?;
+    if store.get_odoo_version(ODOO_VERSION).await.is_err() {
+        store
+            .create_odoo_version(&NewOdooVersion {
+                version: ODOO_VERSION.into(),
+                image: format!("odoo:{ODOO_VERSION}"),
+                registry_username: None,
+                registry_password_enc: None,
+            })
+            .await?;
+    }
+    Ok(BenchOrganization { tag, org, server })
+}
 
 /// Creates one organization with `projects` projects and `deployments` running
 /// deployments spread round-robin over them.
@@ -14,34 +53,13 @@ pub async fn deployments(
     projects: usize,
     deployments: usize,
 ) -> anyhow::Result<Vec<Deployment>> {
-    let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let org = store.create_organization(&format!("bench-{run}")).await?;
-    let server = store
-        .create_server(&NewServer {
-            organization_id: org.id,
-            name: format!("bench-{run}"),
-            ip: "127.0.0.1".into(),
-            ssh_port: 22,
-            ssh_user: "root".into(),
-            auth_method: AuthMethod::Key,
-            secrets: ServerSecrets::default(),
-        })
-        .await?;
-    if store.get_odoo_version("18.0").await.is_err() {
-        store
-            .create_odoo_version(&NewOdooVersion {
-                version: "18.0".into(),
-                image: "odoo:18.0".into(),
-                registry_username: None,
-                registry_password_enc: None,
-            })
-            .await?;
-    }
+    let base = organization(store).await?;
+    let run = &base.tag;
     let mut project_ids = Vec::new();
     for p in 0..projects.max(1) {
         project_ids.push(
             store
-                .create_project(org.id, &format!("bench-{run}-p{p}"))
+                .create_project(base.org.id, &format!("{run}-p{p}"))
                 .await?
                 .id,
         );
@@ -51,12 +69,12 @@ pub async fn deployments(
         let env = store
             .create_environment(&NewEnvironment {
                 project_id: project_ids[d % project_ids.len()],
-                server_id: server.id,
+                server_id: base.server.id,
                 name: format!("env-{d}"),
                 branch: "main".into(),
-                subdomain: format!("bench-{run}-{d}"),
+                subdomain: format!("{run}-{d}"),
                 apps_domain: "bench.example.com".into(),
-                odoo_version: "18.0".into(),
+                odoo_version: ODOO_VERSION.into(),
                 cpu_cores: 2.0,
                 ram_mb: 2048,
                 disk_gb: 20,

@@ -1,8 +1,10 @@
 //! `paasportal bench …`: benchmarks that print what they measured and, last, one JSON line.
 
 mod engine;
+mod fill;
 mod fixtures;
 mod ingest;
+mod query;
 mod repos;
 mod stats;
 
@@ -17,6 +19,10 @@ pub enum BenchCommand {
     Engine(engine::EngineBenchArgs),
     /// Cloning repositories in parallel against one after another, and a redeploy's update.
     Repos(repos::ReposBenchArgs),
+    /// A history to query: P projects, D finished deployments and N log lines.
+    Fill(fill::FillArgs),
+    /// History queries over HTTP against `serve`, on the data of `bench fill`.
+    Query(query::QueryArgs),
 }
 
 /// Runs one benchmark.
@@ -25,5 +31,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::run(args).await,
         BenchCommand::Engine(args) => engine::run(args).await,
         BenchCommand::Repos(args) => repos::run(args).await,
+        BenchCommand::Fill(args) => fill::run(args).await,
+        BenchCommand::Query(args) => query::run(args).await,
     }
 }
