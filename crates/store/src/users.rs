@@ -143,26 +143,41 @@ impl Store {
         }
     }
 
-    /// Everything `user_id` may do, from their memberships as they are now.
+    /// Everything `user_id` may do, from their memberships as they are now. One round
+    /// trip: every authenticated request starts with it.
     pub async fn load_access(&self, user_id: Uuid) -> Result<Access> {
-        let user = self.get_user(user_id).await?;
-        let org_sql = "SELECT organization_id, role FROM organization_members WHERE user_id = $1";
-        let project_sql = "SELECT project_id, role FROM project_members WHERE user_id = $1";
-        let orgs: Vec<(Uuid, String)> =
-            with_db!(self.db(), p => sqlx::query_as(org_sql).bind(user_id).fetch_all(p).await)?;
-        let projects: Vec<(Uuid, String)> =
-            with_db!(self.db(), p => sqlx::query_as(project_sql).bind(user_id).fetch_all(p).await)?;
-        Ok(Access {
+        let sql = "SELECT 'user' AS kind, id AS target, \
+                          CASE WHEN is_portal_admin THEN 'admin' ELSE '' END AS role \
+                   FROM users WHERE id = $1 \
+                   UNION ALL SELECT 'org', organization_id, role FROM organization_members WHERE user_id = $1 \
+                   UNION ALL SELECT 'project', project_id, role FROM project_members WHERE user_id = $1";
+        let rows: Vec<(String, Uuid, String)> =
+            with_db!(self.db(), p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
+        let mut access = Access {
             user_id,
-            portal_admin: user.is_portal_admin,
-            org_roles: orgs
-                .into_iter()
-                .map(|(o, r)| Ok((o, parse(&r)?)))
-                .collect::<Result<_>>()?,
-            project_roles: projects
-                .into_iter()
-                .map(|(p, r)| Ok((p, parse(&r)?)))
-                .collect::<Result<_>>()?,
-        })
+            portal_admin: false,
+            org_roles: Default::default(),
+            project_roles: Default::default(),
+        };
+        let mut found = false;
+        for (kind, target, role) in rows {
+            match kind.as_str() {
+                "user" => {
+                    found = true;
+                    access.portal_admin = role == "admin";
+                }
+                "org" => {
+                    access.org_roles.insert(target, parse(&role)?);
+                }
+                _ => {
+                    access.project_roles.insert(target, parse(&role)?);
+                }
+            }
+        }
+        if found {
+            Ok(access)
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 }
