@@ -18,50 +18,22 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::harness::{Harness, messages};
 use common::odoo_world::{World, files_below, world};
+use common::standard::{ORGANIZATION, PLATFORM, PROJECT, equip, settings};
 use common::testbed::{
-    BaseDirGuard, EnvGuard, ODOO_18, deploy_config, inspect, must, odoo_version, require_testbed,
+    BaseDirGuard, EnvGuard, ODOO_18, inspect, must, odoo_version, require_testbed,
 };
-use paasportal_core::{
-    DeploymentStatus, LogLevel, LogRecord, RepoScope, Stage, StepStatus, Trigger,
-};
-use paasportal_engine::config::DnsVerifySettings;
-use paasportal_engine::{EngineConfig, Pipeline};
-use paasportal_odoo::backup::StorageConfig;
+use paasportal_core::{DeploymentStatus, LogLevel, LogRecord, Stage, StepStatus, Trigger};
+use paasportal_engine::Pipeline;
 use paasportal_odoo::dns::{CloudflareClient, VerifyConfig, VerifyOutcome, verify_a_record};
 use paasportal_testkit::{TestBackend, require_env};
 
 const LIMIT: Duration = Duration::from_secs(300);
-const PLATFORM: [&str; 2] = ["platform-reporting", "platform-integrations"];
-const ORGANIZATION: &str = "org-custom-modules";
-const PROJECT: [&str; 2] = ["my-project", "private-repo"];
 
 fn line<'a>(lines: &'a [LogRecord], text: &str) -> &'a LogRecord {
     lines
         .iter()
         .find(|l| l.log.message.contains(text))
         .unwrap_or_else(|| panic!("no line with {text:?} in {:#?}", messages(lines)))
-}
-
-/// The testbed's settings, DNS verification against its DNS server, backups on moto.
-fn settings(base: &BaseDirGuard) -> EngineConfig {
-    let propagation: f64 = require_env("PAASPORTAL_TEST_DNS_PROPAGATION_SECS")
-        .parse()
-        .unwrap();
-    EngineConfig {
-        dns_verify: DnsVerifySettings {
-            resolvers: vec![require_env("PAASPORTAL_TEST_DNS_SERVER").parse().unwrap()],
-            interval: Duration::from_millis(250),
-            max_wait: Duration::from_secs_f64(propagation + 30.0),
-        },
-        backups: Some(StorageConfig {
-            endpoint: require_env("PAASPORTAL_TEST_S3_ENDPOINT"),
-            bucket: require_env("PAASPORTAL_TEST_S3_BUCKET"),
-            region: require_env("PAASPORTAL_TEST_S3_REGION"),
-            access_key_id: require_env("PAASPORTAL_TEST_S3_ACCESS_KEY"),
-            secret_access_key: require_env("PAASPORTAL_TEST_S3_SECRET_KEY"),
-        }),
-        ..deploy_config(base)
-    }
 }
 
 /// Runs the worker with the standard pipeline until `id` has finished.
@@ -170,16 +142,7 @@ async fn seeded_world(h: &Harness, tag: &str, token: &str) -> World {
             .await
             .unwrap();
     let w = world(h, tag, "main", Some(migration.id)).await;
-    for name in PLATFORM {
-        w.repo(h, RepoScope::Platform, name, false, None).await;
-    }
-    w.repo(h, RepoScope::Organization, ORGANIZATION, false, None)
-        .await;
-    w.repo(h, RepoScope::Project, PROJECT[0], true, None).await;
-    w.repo(h, RepoScope::Project, PROJECT[1], false, Some(token))
-        .await;
-    w.dns_provider(h, &require_env("PAASPORTAL_TEST_CLOUDFLARE_TOKEN"))
-        .await;
+    equip(h, &w, token).await;
     w
 }
 
