@@ -23,7 +23,7 @@ use crate::engine::Engine;
 use crate::logger::DeploymentLogger;
 use crate::stage::StageError;
 use crate::steps::StepRecorder;
-use crate::transport::{ExecError, ExecLimits, ExitStatus, OutputStream, Transport};
+use crate::transport::{ExecError, ExecLimits, ExitStatus, OutputStream, Stdin, Transport};
 use crate::vars::Vars;
 
 /// Output lines kept for error reports (the spec asks for the last 50 of a container's log).
@@ -289,6 +289,23 @@ impl<'a> StageContext<'a> {
         input: &[u8],
         opts: RunOptions,
     ) -> Result<CommandOutput, StageError> {
+        let mut reader = input;
+        let stdin: Option<&mut Stdin<'_>> = if input.is_empty() {
+            None
+        } else {
+            Some(&mut reader)
+        };
+        self.run_stream(cmd, stdin, opts).await
+    }
+
+    /// Runs a command with its stdin read from `input` as it runs (a backup streamed
+    /// from a local file): never on the command line, never logged, never whole in memory.
+    pub async fn run_stream(
+        &self,
+        cmd: &ShellCommand,
+        input: Option<&mut Stdin<'_>>,
+        opts: RunOptions,
+    ) -> Result<CommandOutput, StageError> {
         let transport = self.transport()?;
         let logger = &self.run.logger;
         let shown = if opts.log_command {
@@ -348,7 +365,7 @@ impl<'a> StageContext<'a> {
             (stdout, Vec::from(tail))
         };
         let (result, (stdout, tail)) =
-            tokio::join!(transport.exec_with_input(cmd, input, tx, &limits), consume);
+            tokio::join!(transport.exec_streaming(cmd, input, tx, &limits), consume);
         let duration = started.elapsed();
         *self.run.remote.lock().unwrap_or_else(|p| p.into_inner()) += duration;
         self.run.commands.fetch_add(1, Ordering::Relaxed);
@@ -398,6 +415,11 @@ impl<'a> StageContext<'a> {
             ExecError::Spawn(why) => StageError::new(
                 format!("The command could not be started: {why}"),
                 ErrorCode::CommandFailed,
+                details,
+            ),
+            ExecError::Input(why) => StageError::new(
+                format!("The command's input could not be read, so it was stopped: {why}"),
+                ErrorCode::Internal,
                 details,
             ),
         }

@@ -240,7 +240,11 @@ async fn repositories_of_every_scope_are_cloned_then_updated_in_place() {
     let shallow = std::fs::read_to_string(w.repo_dir("my-project").join(".git/shallow"));
     assert!(shallow.is_ok(), "clones are shallow");
 
-    // Redeploy: the clones are fetched and reset, not cloned again.
+    // Redeploy: the clones are fetched and reset, not cloned again (a file left in
+    // each `.git` survives; a new clone would not have it).
+    for slug in ["platform-reporting", "org-custom-modules", "private-repo"] {
+        std::fs::write(w.repo_dir(slug).join(".git/kept-marker"), "kept").unwrap();
+    }
     let again = w.redeploy(&h).await;
     run(&h, &w, clone_pipeline(), LIMIT, again.id).await;
     let d2 = h.t.store.get_deployment(again.id).await.unwrap();
@@ -252,19 +256,12 @@ async fn repositories_of_every_scope_are_cloned_then_updated_in_place() {
     );
     assert_eq!(d2.git_commit, d.git_commit);
     let lines2 = h.logs(again.id).await;
-    let commands: Vec<&String> = lines2
-        .iter()
-        .map(|l| &l.log.message)
-        .filter(|m| m.starts_with("$ "))
-        .collect();
-    assert!(
-        commands.iter().any(|m| m.contains("'fetch'")),
-        "{commands:#?}"
-    );
-    assert!(
-        !commands.iter().any(|m| m.contains("'clone'")),
-        "{commands:#?}"
-    );
+    for slug in ["platform-reporting", "org-custom-modules", "private-repo"] {
+        assert!(
+            w.repo_dir(slug).join(".git/kept-marker").is_file(),
+            "{slug} was cloned again"
+        );
+    }
 
     // The token: not in any file on the server, not in any line or data, of either run.
     let forms = token_forms(&token);
@@ -375,6 +372,41 @@ async fn a_failing_platform_repository_is_a_warning() {
     assert_eq!(
         step(&h, d.id, Stage::CloningOrgRepos).await,
         StepStatus::Skipped
+    );
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_clone_that_cannot_be_updated_is_cloned_again() {
+    let h = Harness::new(TestBackend::Sqlite).await;
+    let w = world(&h, "reclone", "main", None).await;
+    w.repo(&h, RepoScope::Project, "my-project", true, None)
+        .await;
+    run(&h, &w, clone_pipeline(), LIMIT, w.deployment.id).await;
+    let d = h.t.store.get_deployment(w.deployment.id).await.unwrap();
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    let git = w.repo_dir("my-project").join(".git");
+    std::fs::write(git.join("HEAD"), "not a ref\n").unwrap();
+
+    let again = w.redeploy(&h).await;
+    run(&h, &w, clone_pipeline(), LIMIT, again.id).await;
+    let d2 = h.t.store.get_deployment(again.id).await.unwrap();
+    assert_eq!(
+        d2.status,
+        DeploymentStatus::Success,
+        "{:?}",
+        d2.error_message
+    );
+    let lines = h.logs(again.id).await;
+    line(
+        &lines,
+        "Updating the existing clone of my-project failed; cloning it again",
+    );
+    assert_eq!(d2.git_commit, d.git_commit);
+    assert!(
+        std::fs::read_to_string(git.join("HEAD"))
+            .unwrap()
+            .starts_with("ref: refs/heads/main")
     );
     h.close().await;
 }

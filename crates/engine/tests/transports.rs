@@ -1,6 +1,7 @@
 //! The SSH and local transports against a real sshd and a real shell: authentication,
 //! host-key pinning, connection errors, streamed output, exit codes, and killing the
-//! command in flight on cancel, on timeout and when its future is dropped.
+//! command in flight on cancel, on timeout and when its future is dropped; stdin given
+//! whole or streamed.
 
 mod common;
 
@@ -467,4 +468,105 @@ async fn ssh_stdin_carries_input() {
 #[tokio::test(flavor = "multi_thread")]
 async fn local_stdin_carries_input() {
     stdin_carries_input(&LocalTransport::new()).await;
+}
+
+/// An input of `lines` numbered lines produced as it is read, which fails instead of
+/// ending when `fail` is set.
+struct Generated {
+    next: usize,
+    lines: usize,
+    fail: bool,
+}
+
+impl tokio::io::AsyncRead for Generated {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        while self.next < self.lines && buf.remaining() >= 32 {
+            let line = format!("line {:010}\n", self.next);
+            buf.put_slice(line.as_bytes());
+            self.next += 1;
+        }
+        if self.next == self.lines && self.fail && buf.filled().is_empty() {
+            return std::task::Poll::Ready(Err(std::io::Error::other("disk went away")));
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A large input streamed into a command that writes as much as it reads: every line
+/// comes back (the input is fed while the output is drained, neither side stalls).
+/// A failing input kills the command instead of ending its stdin early.
+async fn streamed_input(t: &dyn Transport) {
+    const LINES: usize = 1_000_000; // 16 MB in, 16 MB out
+    let (tx, mut rx) = mpsc::channel::<OutputLine>(256);
+    let collect = async {
+        let (mut n, mut last) = (0usize, Vec::new());
+        while let Some(l) = rx.recv().await {
+            if l.stream == OutputStream::Stdout {
+                n += 1;
+                last = l.bytes;
+            }
+        }
+        (n, last)
+    };
+    let mut input = Generated {
+        next: 0,
+        lines: LINES,
+        fail: false,
+    };
+    let started = Instant::now();
+    let limits = limits(Duration::from_secs(120));
+    let cat = ShellCommand::script("cat");
+    let (r, (n, last)) = tokio::join!(
+        t.exec_streaming(&cat, Some(&mut input), tx, &limits),
+        collect
+    );
+    assert!(r.unwrap().success());
+    assert_eq!(n, LINES);
+    assert_eq!(last, format!("line {:010}", LINES - 1).into_bytes());
+    eprintln!(
+        "{} streamed 16 MB through cat in {:?}",
+        t.describe(),
+        started.elapsed()
+    );
+
+    let mut broken = Generated {
+        next: 0,
+        lines: 1000,
+        fail: true,
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    let collect = async {
+        let mut v = Vec::new();
+        while let Some(l) = rx.recv().await {
+            v.push(l);
+        }
+        v
+    };
+    let cmd = ShellCommand::script("wc -l; echo reached-the-end");
+    let limits = self::limits(Duration::from_secs(20));
+    let (r, lines) = tokio::join!(
+        t.exec_streaming(&cmd, Some(&mut broken), tx, &limits),
+        collect
+    );
+    assert!(matches!(r, Err(ExecError::Input(_))), "{r:?}");
+    assert!(
+        !texts(&lines, OutputStream::Stdout).contains(&"reached-the-end".to_owned()),
+        "the command saw a truncated input as complete"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssh_streams_a_large_input_while_draining_output() {
+    let t = connect_key().await;
+    streamed_input(&t).await;
+    t.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_streams_a_large_input_while_draining_output() {
+    streamed_input(&LocalTransport::new()).await;
 }

@@ -1,29 +1,15 @@
 //! What the repository, DNS and database stages read and record: a deployment's addon
-//! repositories and their encrypted tokens, the organization's DNS provider, migration
+//! repositories (added with [`Store::create_repository`]) and their encrypted tokens, the organization's DNS provider, migration
 //! backups, the project commit, the generated admin password, and the one-time
 //! migration-restore flag.
 
 use chrono::{DateTime, Utc};
-use paasportal_core::{GitInfo, RepoScope, Repository, StepStatus};
+use paasportal_core::{GitInfo, Repository, StepStatus};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
 use crate::repositories::{REPO_COLUMNS, RepoRow};
 use crate::{Store, with_db};
-
-/// A repository to add. The token arrives already encrypted.
-#[derive(Debug, Clone)]
-pub struct NewRepository {
-    pub scope: RepoScope,
-    pub organization_id: Option<Uuid>,
-    pub project_id: Option<Uuid>,
-    pub name: String,
-    pub slug: String,
-    pub url: String,
-    pub branch: String,
-    pub token_enc: Option<Vec<u8>>,
-    pub is_primary: bool,
-}
 
 /// An organization's DNS provider, with its encrypted API token.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -60,31 +46,6 @@ pub enum AdminPassword {
 }
 
 impl Store {
-    /// Adds an addon repository.
-    pub async fn add_repository(&self, r: &NewRepository) -> Result<Repository> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO repositories (id, scope, organization_id, project_id, name, slug, url, branch, \
-             token_enc, is_primary, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {REPO_COLUMNS}"
-        ));
-        let row: RepoRow = with_db!(self.db(), p => sqlx::query_as(sql)
-            .bind(Uuid::now_v7())
-            .bind(r.scope.as_str())
-            .bind(r.organization_id)
-            .bind(r.project_id)
-            .bind(&r.name)
-            .bind(&r.slug)
-            .bind(&r.url)
-            .bind(&r.branch)
-            .bind(&r.token_enc)
-            .bind(r.is_primary)
-            .bind(Utc::now())
-            .fetch_one(p)
-            .await)
-        .map_err(StoreError::classify)?;
-        row.try_into()
-    }
-
     /// The repositories a deployment of `project_id` clones, in clone order: platform,
     /// then the organization's, then the project's (primary first), oldest first.
     pub async fn deployment_repositories(

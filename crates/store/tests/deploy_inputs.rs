@@ -3,7 +3,8 @@
 use chrono::Utc;
 use paasportal_core::{GitInfo, RepoScope, Stage, StepStatus};
 use paasportal_store::StoreError;
-use paasportal_store::deploy_inputs::{AdminPassword, DnsProvider, NewRepository};
+use paasportal_store::deploy_inputs::{AdminPassword, DnsProvider};
+use paasportal_store::repositories::NewRepository;
 use paasportal_testkit::TestStore;
 use paasportal_testkit::fixtures::seed;
 
@@ -39,7 +40,6 @@ fn repo(scope: RepoScope, name: &str) -> NewRepository {
         organization_id: None,
         project_id: None,
         name: name.into(),
-        slug: paasportal_core::repository::slugify(name),
         url: format!("http://127.0.0.1:1/{name}.git"),
         branch: "main".into(),
         token_enc: None,
@@ -51,7 +51,7 @@ async fn repositories_come_in_clone_order(t: &TestStore) {
     let s = &t.store;
     let a = seed(s, "a").await;
     let b = seed(s, "b").await;
-    let add = |r: NewRepository| async move { s.add_repository(&r).await.unwrap() };
+    let add = |r: NewRepository| async move { s.create_repository(&r).await.unwrap() };
     add(NewRepository {
         project_id: Some(a.project.id),
         ..repo(RepoScope::Project, "extra")

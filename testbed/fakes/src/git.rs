@@ -1,10 +1,12 @@
 //! Git's smart HTTP protocol: each request under `/git/` is handed to
 //! `git http-backend` as a CGI program. Private repositories answer 401 with a
-//! basic-auth challenge unless the request carries the token as its password.
+//! basic-auth challenge unless the request carries the token as its password. An
+//! optional latency delays every response, as a distant git host would.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -22,6 +24,8 @@ pub struct GitConfig {
     /// Repository directory names (`NAME.git`) that need the token.
     pub private: Vec<String>,
     pub token: String,
+    /// Added before each response (a round trip's worth); zero on loopback.
+    pub latency: Duration,
 }
 
 /// The routes: everything under `/git/`.
@@ -53,6 +57,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !config.latency.is_zero() {
+        tokio::time::sleep(config.latency).await;
+    }
     let repo = path.split('/').next().unwrap_or("");
     if path.split('/').any(|c| c == "..") {
         return (StatusCode::BAD_REQUEST, "bad path").into_response();

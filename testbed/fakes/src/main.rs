@@ -40,6 +40,10 @@ struct Args {
     /// The token private repositories accept as the basic-auth password (any user name).
     #[arg(long, env = "FAKES_GIT_TOKEN")]
     git_token: String,
+    /// Milliseconds added before each git HTTP response: one network round trip's worth,
+    /// to measure clones as a server far from its git host sees them (0: loopback speed).
+    #[arg(long, default_value_t = 0)]
+    git_latency_ms: u64,
     /// Address of the Cloudflare API.
     #[arg(long, default_value = "127.0.0.1:0")]
     cloudflare_listen: SocketAddr,
@@ -101,6 +105,7 @@ async fn run(args: Args) -> std::io::Result<()> {
         root: args.git_root,
         private: args.git_private,
         token: args.git_token,
+        latency: Duration::from_millis(args.git_latency_ms),
     });
     let cf_app = cloudflare::router(zone.clone(), args.cloudflare_token);
     tokio::select! {

@@ -1,17 +1,14 @@
 //! The one-time migration restore of `initializing_database`: the backup ZIP downloaded
 //! from S3-compatible storage onto the control plane, checked against its manifest,
 //! then restored on the server (dump through `psql`, filestore unpacked, parameters
-//! sanitised). The checked files travel over the deployment's connection in base64
-//! chunks appended to a file in the environment's directory (the transport has no
-//! stdin yet), which the restore steps read and which is removed afterwards. The
-//! environment is marked restored in the transaction that records the stage completed,
-//! so a redeploy never restores again; `migration_progress` events report the percent.
+//! sanitised). Each checked file is streamed from disk over the deployment's connection
+//! into the stdin of the one remote command that reads it (`psql` for the dump, `tar`
+//! for the filestore): nothing is staged on the server, no content is on a command
+//! line, and the backup is never whole in memory. The environment is marked restored
+//! in the transaction that records the stage completed, so a redeploy never restores
+//! again; `migration_progress` events report the percent.
 
 use std::time::Instant;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use paasportal_core::shell::ShellCommand;
 
 use chrono::Utc;
 use paasportal_core::diagnostics::{ErrorCode, Problem};
@@ -31,38 +28,12 @@ use uuid::Uuid;
 use super::odoo_env::command;
 use crate::context::{RunOptions, StageContext};
 use crate::stage::{StageError, StageOutcome};
+use crate::transport::Stdin;
 
 /// Restores attempted per deployment (a failed restore fails the deployment).
 const MAX_RETRIES: u32 = 1;
-/// Bytes of a file sent per command (as base64, a third more).
-const CHUNK: usize = 48 * 1024;
-
-const BULK: RunOptions = RunOptions {
-    timeout: None,
-    check: true,
-    log_output: true,
-    log_command: false,
-};
-
-/// Copies `data` to `remote` on the server, chunk by chunk.
-async fn upload(cx: &StageContext<'_>, data: &[u8], remote: &str) -> Result<(), StageError> {
-    cx.run(&command(&[
-        "sh".into(),
-        "-c".into(),
-        ": > \"$1\"".into(),
-        "sh".into(),
-        remote.into(),
-    ]))
-    .await?;
-    for chunk in data.chunks(CHUNK) {
-        let cmd = ShellCommand::new("printf '%s'")
-            .arg(STANDARD.encode(chunk))
-            .raw("| base64 -d >>")
-            .arg(remote);
-        cx.run_with(&cmd, BULK).await?;
-    }
-    Ok(())
-}
+/// Bytes read from a checked file at a time while it is streamed.
+const STREAM_BUFFER: usize = 256 * 1024;
 
 struct Failure<'a> {
     db_name: &'a str,
@@ -176,33 +147,37 @@ async fn fetch(
     Ok(checked)
 }
 
-/// Runs the restore steps, those reading a file with it piped in.
+/// Runs the restore steps, those reading a checked file with it streamed to their stdin.
 async fn run_steps(
     cx: &StageContext<'_>,
     f: &Failure<'_>,
     steps: &[paasportal_odoo::backup::RestoreStep],
-    dump: &str,
-    filestore: &str,
+    backup: &CheckedBackup,
 ) -> Result<(), StageError> {
     let total = steps.len() as u64;
     for (i, step) in steps.iter().enumerate() {
         cx.debug(&format!("Restore: {}", step.what)).await;
-        let cmd = match step.stdin {
-            None => command(&step.argv),
+        let mut file = match step.stdin {
+            None => None,
             Some(src) => {
-                let file = match src {
-                    StdinSource::Dump => dump,
-                    StdinSource::Filestore => filestore,
+                let path = match src {
+                    StdinSource::Dump => &backup.dump_path,
+                    StdinSource::Filestore => &backup.filestore_path,
                 };
-                ShellCommand::new("cat --")
-                    .arg(file)
-                    .raw("|")
-                    .args(&step.argv)
+                let file = tokio::fs::File::open(path).await.map_err(|e| {
+                    f.error(
+                        "cannot read the checked backup",
+                        ErrorCode::Internal,
+                        &e.to_string(),
+                    )
+                })?;
+                Some(tokio::io::BufReader::with_capacity(STREAM_BUFFER, file))
             }
         };
         let out = cx
-            .run_with(
-                &cmd,
+            .run_stream(
+                &command(&step.argv),
+                file.as_mut().map(|r| r as &mut Stdin<'_>),
                 RunOptions {
                     check: false,
                     ..RunOptions::default()
@@ -288,38 +263,8 @@ pub async fn restore(
         filestore_strip: backup.filestore.strip_components,
         new_database_uuid: Uuid::new_v4(),
     });
-    let env_dir = names.env_dir();
-    let staged = |name: &str| format!("{env_dir}/restore-{migration_id}-{name}");
-    let (dump, filestore) = (staged("dump.sql"), staged("filestore.tar.gz"));
-    for (local, remote) in [
-        (&backup.dump_path, &dump),
-        (&backup.filestore_path, &filestore),
-    ] {
-        let data = tokio::fs::read(local).await.map_err(|e| {
-            f.error(
-                "cannot read the checked backup",
-                ErrorCode::Internal,
-                &e.to_string(),
-            )
-        })?;
-        upload(cx, &data, remote).await?;
-    }
-    let result = run_steps(cx, &f, &steps, &dump, &filestore).await;
-    let _ = cx
-        .run_with(
-            &command(&[
-                "rm".into(),
-                "-f".into(),
-                "--".into(),
-                dump.clone(),
-                filestore.clone(),
-            ]),
-            RunOptions {
-                check: false,
-                ..RunOptions::default()
-            },
-        )
-        .await;
+    let result = run_steps(cx, &f, &steps, &backup).await;
+    drop(dir);
     result?;
     let secs = cx.elapsed().as_secs_f64();
     cx.store()

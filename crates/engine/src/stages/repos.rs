@@ -132,9 +132,12 @@ async fn token(cx: &StageContext<'_>, repo: &Repository) -> Result<Option<String
     Ok(Some(token))
 }
 
-/// The argument vectors as one command line joined by `&&` (one round trip).
-fn chain(argvs: &[Vec<String>]) -> ShellCommand {
-    let mut cmd = ShellCommand::new("");
+/// Exit status of [`clone_or_update`] when the existing clone could not be updated
+/// (git and rm exit 1 or 128, never this).
+const UPDATE_FAILED: u32 = 86;
+
+/// `cmd` followed by the argument vectors joined by `&&`.
+fn append_chain(mut cmd: ShellCommand, argvs: &[Vec<String>]) -> ShellCommand {
     for (i, a) in argvs.iter().enumerate() {
         if i > 0 {
             cmd = cmd.raw("&&");
@@ -142,6 +145,23 @@ fn chain(argvs: &[Vec<String>]) -> ShellCommand {
         cmd = cmd.args(a);
     }
     cmd
+}
+
+/// The argument vectors as one command line joined by `&&` (one round trip).
+fn chain(argvs: &[Vec<String>]) -> ShellCommand {
+    append_chain(ShellCommand::new(""), argvs)
+}
+
+/// One round trip for a repository: `update` when `is_clone` finds the clone a previous
+/// deployment left (exiting [`UPDATE_FAILED`] when that fails), else `fresh`.
+fn clone_or_update(
+    is_clone: &[String],
+    update: &[Vec<String>],
+    fresh: &[Vec<String>],
+) -> ShellCommand {
+    let cmd = ShellCommand::new("if").args(is_clone).raw("; then {");
+    let cmd = append_chain(cmd, update).raw(&format!("; }} || exit {UPDATE_FAILED}; else"));
+    append_chain(cmd, fresh).raw("; fi")
 }
 
 /// Runs the argument vectors in order as one command, returning its redacted output
@@ -201,31 +221,37 @@ pub async fn clone_one(
         ))
     };
 
-    let existing = attempt(cx, &[commands::is_clone(&dest)])
-        .await
-        .map_err(Err)?
-        .is_ok();
-    if existing {
-        let update = commands::update(&remote, branch, &dest, token.as_deref());
-        match attempt(cx, &update).await.map_err(Err)? {
-            Ok(()) => return Ok(()),
-            Err(output) => {
-                let kind = CloneFailure::classify(&output);
-                if !matches!(kind, CloneFailure::Other | CloneFailure::TimedOut) {
-                    return Err(fail(&output));
-                }
-                cx.debug(&format!(
-                    "Updating the existing clone of {} failed; cloning it again",
-                    repo.slug
-                ))
-                .await;
-            }
-        }
-    }
+    let update = commands::update(&remote, branch, &dest, token.as_deref());
     let fresh = [
         commands::remove(&dest),
         commands::clone(&remote, branch, &dest, token.as_deref()),
     ];
+    let out = cx
+        .run_with(
+            &clone_or_update(&commands::is_clone(&dest), &update, &fresh),
+            RunOptions {
+                check: false,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .map_err(Err)?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let output = out.tail.join("\n");
+    if out.status.code != Some(UPDATE_FAILED) {
+        return Err(fail(&output));
+    }
+    let kind = CloneFailure::classify(&output);
+    if !matches!(kind, CloneFailure::Other | CloneFailure::TimedOut) {
+        return Err(fail(&output));
+    }
+    cx.debug(&format!(
+        "Updating the existing clone of {} failed; cloning it again",
+        repo.slug
+    ))
+    .await;
     attempt(cx, &fresh)
         .await
         .map_err(Err)?
@@ -349,5 +375,27 @@ pub fn addons_repo(r: &Repository) -> AddonsRepo {
         slug: r.slug.clone(),
         scope: r.scope,
         is_primary: r.is_primary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_command_updates_or_clones() {
+        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let cmd = clone_or_update(
+            &argv(&["test", "-d", "/d/.git"]),
+            &[argv(&["git", "fetch"]), argv(&["git", "reset"])],
+            &[
+                argv(&["rm", "-rf", "/d"]),
+                argv(&["git", "clone", "u", "/d"]),
+            ],
+        );
+        assert_eq!(
+            cmd.display(),
+            "if 'test' '-d' '/d/.git' ; then { 'git' 'fetch' && 'git' 'reset' ; } || exit 86; else 'rm' '-rf' '/d' && 'git' 'clone' 'u' '/d' ; fi"
+        );
     }
 }

@@ -10,12 +10,14 @@ use std::process::Stdio;
 
 use async_trait::async_trait;
 use paasportal_core::shell::ShellCommand;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use super::lines::LineSplitter;
-use super::{ExecError, ExecLimits, ExitStatus, OutputLine, OutputStream, Transport, send_line};
+use super::{
+    ExecError, ExecLimits, ExitStatus, OutputLine, OutputStream, Stdin, Transport, feed, send_line,
+};
 
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -58,10 +60,10 @@ impl Transport for LocalTransport {
         "local".into()
     }
 
-    async fn exec_with_input(
+    async fn exec_streaming(
         &self,
         cmd: &ShellCommand,
-        input: &[u8],
+        input: Option<&mut Stdin<'_>>,
         output: mpsc::Sender<OutputLine>,
         limits: &ExecLimits,
     ) -> Result<ExitStatus, ExecError> {
@@ -73,7 +75,7 @@ impl Transport for LocalTransport {
             .env_clear()
             .env("PATH", PATH)
             .env("LANG", "C.UTF-8")
-            .stdin(if input.is_empty() {
+            .stdin(if input.is_none() {
                 Stdio::null()
             } else {
                 Stdio::piped()
@@ -91,13 +93,17 @@ impl Transport for LocalTransport {
         let mut killer = GroupKiller {
             pgid: child.id().map(|p| p as i32),
         };
-        if let Some(mut stdin) = child.stdin.take() {
-            let data = input.to_vec();
-            // Written beside the output loop: a command that reads slowly cannot stall it.
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&data).await;
-            });
-        }
+        // Stdin is copied beside the output loop, so that a command writing while it reads
+        // cannot stall; then closed. A command that stops reading ends the copy.
+        let pipe = child.stdin.take();
+        let mut feeding = pipe.is_some();
+        let feed = async move {
+            match pipe {
+                Some(pipe) => feed(input, pipe).await,
+                None => Ok(()),
+            }
+        };
+        tokio::pin!(feed);
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
         let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
@@ -120,6 +126,13 @@ impl Transport for LocalTransport {
                     Ok(0) | Err(_) => { err_open = false; (OutputStream::Stderr, err_lines.finish().into_iter().collect()) }
                     Ok(n) => (OutputStream::Stderr, err_lines.push(&err_buf[..n])),
                 },
+                r = &mut feed, if feeding => {
+                    feeding = false;
+                    if let Err(stop) = r {
+                        break Some(stop);
+                    }
+                    (OutputStream::Stdout, Vec::new())
+                }
                 s = child.wait(), if status.is_none() => {
                     status = Some(s.map_err(|e| ExecError::Spawn(e.to_string()))?);
                     (OutputStream::Stdout, Vec::new())

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use paasportal_core::shell::{ShellCommand, ShellError};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -69,6 +70,9 @@ impl ExitStatus {
     }
 }
 
+/// What a command reads on its stdin.
+pub type Stdin<'a> = dyn AsyncRead + Send + Unpin + 'a;
+
 /// Bounds for one command: a timeout and a cancel token. Either one kills it.
 #[derive(Debug, Clone)]
 pub struct ExecLimits {
@@ -89,6 +93,8 @@ pub enum ExecError {
     ConnectionLost(String),
     #[error("the command could not be started: {0}")]
     Spawn(String),
+    #[error("the command's input could not be read, so it was killed: {0}")]
+    Input(String),
 }
 
 /// Runs commands on one server.
@@ -117,6 +123,25 @@ pub trait Transport: Send + Sync {
         input: &[u8],
         output: mpsc::Sender<OutputLine>,
         limits: &ExecLimits,
+    ) -> Result<ExitStatus, ExecError> {
+        let mut reader = input;
+        let stdin: Option<&mut Stdin<'_>> = if input.is_empty() {
+            None
+        } else {
+            Some(&mut reader)
+        };
+        self.exec_streaming(cmd, stdin, output, limits).await
+    }
+
+    /// Like [`Transport::exec_with_input`], with the command's stdin read from `input`
+    /// while the command runs (a backup of any size, never held in memory whole), then
+    /// closed. `None`: the command's stdin is empty.
+    async fn exec_streaming(
+        &self,
+        cmd: &ShellCommand,
+        input: Option<&mut Stdin<'_>>,
+        output: mpsc::Sender<OutputLine>,
+        limits: &ExecLimits,
     ) -> Result<ExitStatus, ExecError>;
 
     /// Closes the connection (a no-op for the local transport).
@@ -138,10 +163,12 @@ pub(crate) async fn send_line(
 }
 
 /// Why a running command is being stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stop {
     Timeout,
     Cancelled,
+    /// Reading its stdin failed: it must not take a truncated input for a whole one.
+    Input(String),
 }
 
 impl Stop {
@@ -149,6 +176,36 @@ impl Stop {
         match self {
             Stop::Timeout => ExecError::Timeout(timeout),
             Stop::Cancelled => ExecError::Cancelled,
+            Stop::Input(why) => ExecError::Input(why),
         }
     }
+}
+
+/// Bytes read from a command's input per write.
+const FEED_CHUNK: usize = 64 * 1024;
+
+/// Copies `input` into a command's stdin `pipe`, then closes it. A failed write (the
+/// command stopped reading or ended) ends the copy quietly, its exit status telling
+/// what happened; a failed read is returned.
+pub(crate) async fn feed(
+    input: Option<&mut Stdin<'_>>,
+    mut pipe: impl AsyncWrite + Unpin,
+) -> Result<(), Stop> {
+    if let Some(reader) = input {
+        let mut buf = vec![0u8; FEED_CHUNK];
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .await
+                .map_err(|e| Stop::Input(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            if pipe.write_all(&buf[..n]).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    let _ = pipe.shutdown().await;
+    Ok(())
 }

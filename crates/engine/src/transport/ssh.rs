@@ -21,7 +21,8 @@ use tokio::time::{Instant, timeout_at};
 
 use super::lines::LineSplitter;
 use super::{
-    ExecError, ExecLimits, ExitStatus, OutputLine, OutputStream, Stop, Transport, send_line,
+    ExecError, ExecLimits, ExitStatus, OutputLine, OutputStream, Stdin, Stop, Transport, feed,
+    send_line,
 };
 
 /// How to authenticate. Never printed: `Debug` hides the secrets.
@@ -378,10 +379,10 @@ impl Transport for SshTransport {
         self.label.clone()
     }
 
-    async fn exec_with_input(
+    async fn exec_streaming(
         &self,
         cmd: &ShellCommand,
-        input: &[u8],
+        input: Option<&mut Stdin<'_>>,
         output: mpsc::Sender<OutputLine>,
         limits: &ExecLimits,
     ) -> Result<ExitStatus, ExecError> {
@@ -398,27 +399,26 @@ impl Transport for SshTransport {
             .exec(true, cmd.as_bytes())
             .await
             .map_err(|e| ExecError::ConnectionLost(e.to_string()))?;
+        // Stdin, then EOF: a command reading it sees the whole input and its end. It is
+        // sent while the output is read, so that a command writing as it reads (psql
+        // restoring a dump) never waits on a window this side stopped draining.
+        let mut feeding = true;
+        let feed = feed(input, write.make_writer());
+        tokio::pin!(feed);
         let mut guard = KillOnDrop { write: Some(write) };
-        if let Some(w) = guard.write.as_ref() {
-            // Stdin, then EOF: a command reading it sees the whole input and its end.
-            let sent = async {
-                if !input.is_empty() {
-                    w.data(input).await?;
-                }
-                w.eof().await
-            };
-            tokio::select! {
-                r = sent => r.map_err(|e| ExecError::ConnectionLost(e.to_string()))?,
-                _ = deadline.as_mut() => return Err(ExecError::Timeout(limits.timeout)),
-                _ = limits.cancel.cancelled() => return Err(ExecError::Cancelled),
-            }
-        }
         let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
         let mut status = ExitStatus::default();
         let mut exited = false;
 
         let stop = loop {
             let msg = tokio::select! {
+                r = &mut feed, if feeding => {
+                    feeding = false;
+                    match r {
+                        Ok(()) => continue,
+                        Err(stop) => break Some(stop),
+                    }
+                }
                 m = read.wait() => m,
                 _ = deadline.as_mut() => break Some(Stop::Timeout),
                 _ = limits.cancel.cancelled() => break Some(Stop::Cancelled),

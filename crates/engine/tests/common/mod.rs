@@ -5,4 +5,5 @@ pub mod harness;
 pub mod odoo_containers;
 pub mod odoo_world;
 pub mod ssh_env;
+pub mod standard;
 pub mod testbed;

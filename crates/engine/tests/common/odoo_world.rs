@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paasportal_core::repository::slugify;
 use paasportal_core::{Deployment, Environment, RepoScope, Repository, Trigger};
 use paasportal_engine::EngineConfig;
 use paasportal_engine::config::{DeploySettings, DnsVerifySettings};
 use paasportal_odoo::naming::BaseDir;
-use paasportal_store::deploy_inputs::{DnsProvider, NewRepository};
+use paasportal_store::deploy_inputs::DnsProvider;
 use paasportal_store::environments::NewEnvironment;
+use paasportal_store::repositories::NewRepository;
 use paasportal_testkit::require_env;
 
 use super::harness::{Harness, Seeded, TestAuth, fast_config};
@@ -131,12 +131,11 @@ impl World {
             RepoScope::Project => (None, Some(self.seeded.project.id)),
         };
         h.t.store
-            .add_repository(&NewRepository {
+            .create_repository(&NewRepository {
                 scope,
                 organization_id,
                 project_id,
                 name: name.into(),
-                slug: slugify(name),
                 url: git_url(name),
                 branch: "main".into(),
                 token_enc: token.map(|t| h.secrets.seal(t)),

@@ -12,15 +12,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use paasportal_core::repository::slugify;
 use paasportal_core::{AuthMethod, DeploymentStatus, RepoScope, SecretBox, Stage, Trigger};
 use paasportal_engine::stages::{
     CloningOrgRepos, CloningPlatformRepos, CloningRepo, Connecting, Initializing,
 };
 use paasportal_engine::{Engine, EngineConfig, Pipeline, RunReport, Worker};
 use paasportal_odoo::naming::BaseDir;
-use paasportal_store::deploy_inputs::NewRepository;
 use paasportal_store::environments::NewEnvironment;
+use paasportal_store::repositories::NewRepository;
 use paasportal_store::servers::{NewServer, ServerSecrets};
 use paasportal_store::versions::NewOdooVersion;
 use paasportal_store::writer::NoSink;
@@ -212,12 +211,11 @@ pub async fn run(args: ReposBenchArgs) -> anyhow::Result<()> {
         .await?;
     for name in &args.repos {
         store
-            .add_repository(&NewRepository {
+            .create_repository(&NewRepository {
                 scope: RepoScope::Platform,
                 organization_id: None,
                 project_id: None,
                 name: name.clone(),
-                slug: slugify(name),
                 url: format!("{}/{name}.git", args.git_url.trim_end_matches('/')),
                 branch: "main".into(),
                 token_enc: None,
