@@ -7,6 +7,14 @@ use paasportal_store::servers::{NewServer, ServerSecrets};
 use paasportal_store::versions::NewOdooVersion;
 use uuid::Uuid;
 
+/// An organization made for a benchmark: its projects and running deployments.
+pub struct Fixture {
+    pub organization_id: Uuid,
+    pub project_ids: Vec<Uuid>,
+    /// Deployment `d` belongs to project `d % project_ids.len()`.
+    pub deployments: Vec<Deployment>,
+}
+
 /// Creates one organization with `projects` projects and `deployments` running
 /// deployments spread round-robin over them.
 pub async fn deployments(
@@ -14,6 +22,15 @@ pub async fn deployments(
     projects: usize,
     deployments: usize,
 ) -> anyhow::Result<Vec<Deployment>> {
+    Ok(organization(store, projects, deployments).await?.deployments)
+}
+
+/// Like [`deployments`], returning the organization and project ids as well.
+pub async fn organization(
+    store: &Store,
+    projects: usize,
+    deployments: usize,
+) -> anyhow::Result<Fixture> {
     let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let org = store.create_organization(&format!("bench-{run}")).await?;
     let server = store
@@ -69,5 +86,9 @@ pub async fn deployments(
         store.start_deployment(dep.id).await?;
         out.push(dep);
     }
-    Ok(out)
+    Ok(Fixture {
+        organization_id: org.id,
+        project_ids,
+        deployments: out,
+    })
 }

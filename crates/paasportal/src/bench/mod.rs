@@ -1,9 +1,14 @@
 //! `paasportal bench …`: benchmarks that print what they measured and, last, one JSON line.
 
+mod emit;
 mod engine;
 mod fixtures;
 mod ingest;
+mod listen;
+mod procstat;
 mod repos;
+mod sse_client;
+mod sse_parse;
 mod stats;
 
 use clap::Subcommand;
@@ -17,6 +22,10 @@ pub enum BenchCommand {
     Engine(engine::EngineBenchArgs),
     /// Cloning repositories in parallel against one after another, and a redeploy's update.
     Repos(repos::ReposBenchArgs),
+    /// Plays K deployments through the durable writer and Redis for a separate `serve` replica.
+    Emit(Box<emit::EmitArgs>),
+    /// N SSE subscribers measuring delivery latency, loss and the server's CPU and memory.
+    Listen(Box<listen::ListenArgs>),
 }
 
 /// Runs one benchmark.
@@ -25,5 +34,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::run(args).await,
         BenchCommand::Engine(args) => engine::run(args).await,
         BenchCommand::Repos(args) => repos::run(args).await,
+        BenchCommand::Emit(args) => emit::run(*args).await,
+        BenchCommand::Listen(args) => listen::run(*args).await,
     }
 }
