@@ -552,9 +552,12 @@ async fn a_burst_larger_than_the_mailbox_reaches_a_reader_that_keeps_reading() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(r.state.bus.hub().subscribers(), 2);
     let n = 20_000;
-    let reader = tokio::spawn(async move { fast.take(n).await });
+    let reader = tokio::spawn(async move {
+        let got = fast.take(n).await;
+        (fast, got)
+    });
     let seqs = write_lines(&r.writer, s.deployment.id, 0..n).await;
-    let got = reader.await.unwrap();
+    let (_fast, got) = reader.await.unwrap();
     assert_lines(&got, &seqs, 0);
     assert!(
         r.state.bus.hub().delivered().dropped_slow >= 1,
