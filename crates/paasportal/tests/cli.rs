@@ -247,7 +247,14 @@ async fn logs_follow(backend: TestBackend) {
     };
     let url = format!("http://{}", server.addr);
     let login = cli.run(
-        &["login", "--server", &url, "--email", ADMIN, "--password-stdin"],
+        &[
+            "login",
+            "--server",
+            &url,
+            "--email",
+            ADMIN,
+            "--password-stdin",
+        ],
         Some(PASSWORD),
     );
     assert!(login.status.success());

@@ -22,7 +22,9 @@ pub async fn deployments(
     projects: usize,
     deployments: usize,
 ) -> anyhow::Result<Vec<Deployment>> {
-    Ok(organization(store, projects, deployments).await?.deployments)
+    Ok(organization(store, projects, deployments)
+        .await?
+        .deployments)
 }
 
 /// Like [`deployments`], returning the organization and project ids as well.

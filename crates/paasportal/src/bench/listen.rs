@@ -184,8 +184,7 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
         }
         let last = shared.last_event_us.load(Ordering::Relaxed);
         if last > 0
-            && epoch.elapsed().as_micros() as u64 - last
-                >= (args.idle_timeout * 1_000_000.0) as u64
+            && epoch.elapsed().as_micros() as u64 - last >= (args.idle_timeout * 1_000_000.0) as u64
         {
             break "idle_timeout";
         }

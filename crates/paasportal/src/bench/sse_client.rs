@@ -124,13 +124,11 @@ impl Subscriber {
         permit: &mut Option<P>,
         t0: Instant,
     ) -> Result<(), String> {
-        let mut stream = tokio::time::timeout(
-            self.connect_timeout,
-            TcpStream::connect(&self.target.addr),
-        )
-        .await
-        .map_err(|_| "connect timed out".to_owned())?
-        .map_err(|e| format!("connect: {e}"))?;
+        let mut stream =
+            tokio::time::timeout(self.connect_timeout, TcpStream::connect(&self.target.addr))
+                .await
+                .map_err(|_| "connect timed out".to_owned())?
+                .map_err(|e| format!("connect: {e}"))?;
         let _ = stream.set_nodelay(true);
         let req = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",

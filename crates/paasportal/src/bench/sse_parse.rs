@@ -209,8 +209,10 @@ mod tests {
         for split in 1..body.len() {
             let mut d = Dechunk::default();
             let mut out = Vec::new();
-            d.feed(&body[..split], |b| out.extend_from_slice(b)).unwrap();
-            d.feed(&body[split..], |b| out.extend_from_slice(b)).unwrap();
+            d.feed(&body[..split], |b| out.extend_from_slice(b))
+                .unwrap();
+            d.feed(&body[split..], |b| out.extend_from_slice(b))
+                .unwrap();
             assert_eq!(out, b"hello, world", "split at {split}");
             assert!(d.done);
         }
@@ -243,7 +245,9 @@ mod tests {
     #[test]
     fn timestamps_parse_in_both_layouts() {
         assert!(timestamp(br#"{"timestamp":"2026-01-02T03:04:05.123456Z"}"#).is_some());
-        assert!(timestamp(br#"{"data": {"timestamp": "2026-01-02T03:04:05.123456+00:00"}}"#).is_some());
+        assert!(
+            timestamp(br#"{"data": {"timestamp": "2026-01-02T03:04:05.123456+00:00"}}"#).is_some()
+        );
         assert!(timestamp(br#"{"data": {}}"#).is_none());
     }
 }
