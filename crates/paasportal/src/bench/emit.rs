@@ -98,9 +98,7 @@ pub async fn run(args: EmitArgs) -> anyhow::Result<()> {
             "flat out".into()
         }
     );
-    let latencies = play(&writer, &fx, &args).await?;
-    let elapsed = latencies.1;
-    let mut durable_ms = latencies.0;
+    let (mut durable_ms, elapsed) = play(&writer, &fx, &args).await?;
     task.shutdown().await;
     publisher.drained(Duration::from_secs(5)).await;
     durable_ms.sort_by(|a, b| a.total_cmp(b));
