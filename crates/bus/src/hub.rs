@@ -30,8 +30,13 @@ const CHUNK: i64 = 5_000;
 /// Tuning of the hub.
 #[derive(Debug, Clone, Copy)]
 pub struct HubConfig {
-    /// Frames a subscriber may have waiting before it is disconnected as too slow.
+    /// Frames a subscriber may have waiting; past this (and `slow_grace`) it is
+    /// disconnected as too slow.
     pub mailbox_frames: usize,
+    /// How long the hub waits for a full mailbox to make room before disconnecting its
+    /// subscriber. Large batches are dispatched in pieces of half a mailbox, so a reader
+    /// that keeps up survives any burst; a slow one delays the others by at most this, once.
+    pub slow_grace: Duration,
     /// How often the store's `last_seq` is polled while Redis is not delivering.
     pub poll_interval: Duration,
     /// How often it is polled while Redis is live (a safety net for lost messages).
@@ -44,6 +49,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             mailbox_frames: 4_096,
+            slow_grace: Duration::from_secs(1),
             poll_interval: Duration::from_millis(100),
             redis_poll_interval: Duration::from_secs(1),
             gap_grace: Duration::from_millis(100),
@@ -267,25 +273,49 @@ impl Hub {
             };
             access.insert(user, loaded);
         }
-        let mut reg = self.registry.lock().expect("registry lock");
-        for f in &frames {
-            if f.kind == EventKind::PermissionsChanged
-                && let Some(user) = f.user_id
-                && let Some(a) = access.get(&user)
+        let piece = (self.cfg.mailbox_frames / 2).max(1);
+        for frames in frames.chunks(piece) {
             {
-                for id in reg.of_user(user) {
-                    match a {
-                        Some(a) => reg.set_scope(id, a.view_scope()),
-                        None => reg.remove(id),
+                let mut reg = self.registry.lock().expect("registry lock");
+                for f in frames {
+                    if f.kind == EventKind::PermissionsChanged
+                        && let Some(user) = f.user_id
+                        && let Some(a) = access.get(&user)
+                    {
+                        for id in reg.of_user(user) {
+                            match a {
+                                Some(a) => reg.set_scope(id, a.view_scope()),
+                                None => reg.remove(id),
+                            }
+                        }
                     }
+                    reg.dispatch(f);
+                    self.head.store(f.seq, Ordering::Release);
                 }
             }
-            reg.dispatch(f);
-            self.head.store(f.seq, Ordering::Release);
+            self.make_room().await;
         }
         if upto > self.head() {
             self.head.store(upto, Ordering::Release);
         }
+    }
+
+    /// Gives subscribers whose mailbox overflowed up to `slow_grace` to make room, then
+    /// hands them the waiting frames or disconnects them.
+    async fn make_room(&self) {
+        let stuck = self.registry.lock().expect("registry lock").stuck();
+        if stuck.is_empty() {
+            return;
+        }
+        let until = Instant::now() + self.cfg.slow_grace;
+        futures::future::join_all(stuck.iter().map(|(tx, n)| {
+            tokio::time::timeout_at(until, tx.reserve_many((*n).min(tx.max_capacity())))
+        }))
+        .await;
+        self.registry
+            .lock()
+            .expect("registry lock")
+            .flush_overflow();
     }
 
     /// Reads `(head, upto]` from the store and dispatches it, a chunk at a time.

@@ -14,6 +14,7 @@ pub mod registry;
 pub mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use paasportal_store::{CommitSink, CommittedBatch, Store};
 use tokio::sync::mpsc;
@@ -145,6 +146,18 @@ impl Publisher {
     /// The writer's sink.
     pub fn sink(&self) -> Arc<dyn CommitSink> {
         self.sink.clone()
+    }
+
+    /// Waits, at most `timeout`, until every queued batch has been taken for publishing
+    /// (call it after the writer's shutdown, before the process exits).
+    pub async fn drained(&self, timeout: Duration) {
+        let Some(tx) = &self.sink.redis else { return };
+        let until = tokio::time::Instant::now() + timeout;
+        while tx.capacity() < tx.max_capacity() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The last batch taken may still be on its way to Redis.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

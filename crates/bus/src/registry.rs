@@ -5,7 +5,10 @@
 //! organizations it administers, the projects it is a member of, or everything for a
 //! portal admin), so an event touches only the subscribers of its project and
 //! organization. Each candidate is then checked against its current scope before the
-//! frame goes into its bounded mailbox; a full mailbox disconnects that subscriber alone.
+//! frame goes into its bounded mailbox. A frame that finds the mailbox full waits in a
+//! small per-subscriber overflow while the hub gives the reader a bounded time to make
+//! room ([`Registry::flush_overflow`]); a subscriber still full after that is
+//! disconnected alone and resumes from its last id.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -101,6 +104,8 @@ pub struct Registry {
     index: HashMap<Key, HashSet<SubId>>,
     /// The sequence number of the last `permissions_changed` seen per user.
     permissions_changed: HashMap<Uuid, i64>,
+    /// Frames that found their subscriber's mailbox full, in order, until it makes room.
+    overflow: HashMap<SubId, Vec<Arc<Frame>>>,
     pub delivered: Delivered,
 }
 
@@ -128,6 +133,7 @@ impl Registry {
 
     /// Removes a subscriber; its mailbox then ends once drained.
     pub fn remove(&mut self, id: SubId) {
+        self.overflow.remove(&id);
         let Some(sub) = self.subs.remove(&id) else {
             return;
         };
@@ -149,7 +155,11 @@ impl Registry {
         let mut filter = sub.filter.clone();
         filter.scope = scope;
         let (tx, last) = (sub.tx.clone(), sub.last);
+        let overflow = self.overflow.remove(&id);
         self.remove(id);
+        if let Some(o) = overflow {
+            self.overflow.insert(id, o);
+        }
         let keys = filter.keys();
         for k in &keys {
             self.index.entry(*k).or_default().insert(id);
@@ -188,8 +198,9 @@ impl Registry {
         self.subs.is_empty()
     }
 
-    /// Puts `frame` into the mailbox of every subscriber that may receive it. A full
-    /// mailbox disconnects its subscriber (it resumes from its last id); nobody waits.
+    /// Puts `frame` into the mailbox of every subscriber that may receive it; nobody waits.
+    /// Where the mailbox is full the frame goes to that subscriber's overflow instead
+    /// (see [`Registry::stuck`] and [`Registry::flush_overflow`]).
     pub fn dispatch(&mut self, frame: &Arc<Frame>) {
         if frame.kind == EventKind::PermissionsChanged
             && let Some(u) = frame.user_id
@@ -205,7 +216,7 @@ impl Registry {
             keys[2] = frame.project_id.map(Key::Project);
             keys[3] = frame.deployment_id.map(Key::Deployment);
         }
-        let mut slow: Vec<SubId> = Vec::new();
+        let mut closed: Vec<SubId> = Vec::new();
         for key in keys.iter().flatten() {
             let Some(ids) = self.index.get(key) else {
                 continue;
@@ -218,21 +229,58 @@ impl Registry {
                     continue;
                 }
                 sub.last = frame.seq;
+                if let Some(waiting) = self.overflow.get_mut(id) {
+                    waiting.push(frame.clone());
+                    continue;
+                }
                 match sub.tx.try_send(frame.clone()) {
                     Ok(()) => self.delivered.frames += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
-                    Err(mpsc::error::TrySendError::Closed(_)) => slow.push(*id),
+                    Err(mpsc::error::TrySendError::Full(f)) => {
+                        self.overflow.insert(*id, vec![f]);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => closed.push(*id),
+                }
+            }
+        }
+        for id in closed {
+            self.remove(id);
+        }
+    }
+
+    /// The subscribers with frames in overflow: their mailbox and how many frames wait.
+    pub fn stuck(&self) -> Vec<(mpsc::Sender<Arc<Frame>>, usize)> {
+        self.overflow
+            .iter()
+            .filter_map(|(id, waiting)| self.subs.get(id).map(|s| (s.tx.clone(), waiting.len())))
+            .collect()
+    }
+
+    /// Moves overflowed frames into their mailboxes; a subscriber whose mailbox is still
+    /// full is disconnected (it resumes from its last id).
+    pub fn flush_overflow(&mut self) {
+        let mut slow = Vec::new();
+        for (id, waiting) in std::mem::take(&mut self.overflow) {
+            let Some(sub) = self.subs.get(&id) else {
+                continue;
+            };
+            for f in waiting {
+                match sub.tx.try_send(f) {
+                    Ok(()) => self.delivered.frames += 1,
+                    Err(e) => {
+                        if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                            self.delivered.dropped_slow += 1;
+                            tracing::info!(
+                                subscription = id,
+                                "slow subscriber disconnected: its buffer is full"
+                            );
+                        }
+                        slow.push(id);
+                        break;
+                    }
                 }
             }
         }
         for id in slow {
-            if self.subs.get(&id).is_some_and(|s| !s.tx.is_closed()) {
-                self.delivered.dropped_slow += 1;
-                tracing::info!(
-                    subscription = id,
-                    "slow subscriber disconnected: its buffer is full"
-                );
-            }
             self.remove(id);
         }
     }
@@ -328,6 +376,9 @@ mod tests {
             r.dispatch(&frame(seq, org, p, d));
             assert_eq!(fast.try_recv().unwrap().seq, seq);
         }
+        assert_eq!(r.len(), 2, "a full mailbox first gets time to make room");
+        assert_eq!(r.stuck().len(), 1);
+        r.flush_overflow();
         assert_eq!(r.len(), 1);
         assert_eq!(r.delivered.dropped_slow, 1);
         assert_eq!(slow.try_recv().unwrap().seq, 1);
@@ -336,6 +387,32 @@ mod tests {
             slow.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
+    }
+
+    #[test]
+    fn overflowed_frames_follow_in_order_once_there_is_room() {
+        let (org, p, d) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut r = Registry::default();
+        let (_, mut rx) = r.add(
+            Filter {
+                user_id: Uuid::new_v4(),
+                scope: scope(&[org], &[]),
+                deployment: None,
+            },
+            2,
+            0,
+        );
+        for seq in 1..=4 {
+            r.dispatch(&frame(seq, org, p, d));
+        }
+        assert_eq!(r.stuck()[0].1, 2);
+        assert_eq!(rx.try_recv().unwrap().seq, 1);
+        assert_eq!(rx.try_recv().unwrap().seq, 2);
+        r.flush_overflow();
+        assert_eq!(r.len(), 1, "it made room in time: still subscribed");
+        assert_eq!(rx.try_recv().unwrap().seq, 3);
+        assert_eq!(rx.try_recv().unwrap().seq, 4);
+        assert!(r.stuck().is_empty());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::{BIN, Served};
 use paasportal_core::{DeploymentStatus, LogLevel, NewLog};
@@ -213,4 +214,124 @@ async fn client_end_to_end_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_end_to_end_postgres() {
     client_end_to_end(TestBackend::Postgres).await
+}
+
+/// `logs -f` through the binary against a running deployment: it prints the lines
+/// written so far, then each new line as it is written, in order, and exits (0 on
+/// success) once the deployment ends. The lines come from a writer that does not feed
+/// the server's bus, as from a separate worker process.
+async fn logs_follow(backend: TestBackend) {
+    let t = TestStore::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Served::start(
+        data.path(),
+        &[
+            ("PAASPORTAL_DATABASE_URL", t.url.as_str()),
+            ("PAASPORTAL_ADMIN_EMAIL", ADMIN),
+            ("PAASPORTAL_ADMIN_PASSWORD", PASSWORD),
+            ("PAASPORTAL_WORKER", "false"),
+        ],
+    );
+    server.wait_for("created portal admin");
+    let s = seed(&t.store, "follow").await;
+    let id = s.deployment.id;
+    t.store.start_deployment(id).await.unwrap();
+    let (w, task) = LogWriter::start(t.store.clone(), Arc::new(NoSink), WriterConfig::default());
+    let line = |i: usize| NewLog::now(id, LogLevel::Info, format!("follow line {i}"));
+    for i in 0..2 {
+        w.write(line(i)).await.unwrap();
+    }
+
+    let cli = Cli {
+        config: tempfile::tempdir().unwrap(),
+    };
+    let url = format!("http://{}", server.addr);
+    let login = cli.run(
+        &[
+            "login",
+            "--server",
+            &url,
+            "--email",
+            ADMIN,
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(login.status.success());
+    let mut child = Command::new(BIN)
+        .args(["logs", "-f", &id.to_string()])
+        .env("PAASPORTAL_CONFIG_DIR", cli.config.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, out) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed: Vec<String> = Vec::new();
+    let mut expect = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(l) = printed.iter().find(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match out.recv_timeout(left) {
+                Ok(l) => printed.push(l),
+                Err(_) => panic!("'{needle}' never printed; so far:\n{}", printed.join("\n")),
+            }
+        }
+    };
+    expect("follow line 1");
+    for i in 2..5 {
+        w.write(line(i)).await.unwrap();
+        expect(&format!("follow line {i}"));
+    }
+    t.store
+        .finish_deployment(id, DeploymentStatus::Success, None)
+        .await
+        .unwrap();
+    let mut last = NewLog::now(id, LogLevel::Info, "Deployment completed");
+    last.status = DeploymentStatus::Success;
+    w.write(last).await.unwrap();
+    task.shutdown().await;
+    expect("Deployment completed");
+    expect("Deployment success");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "logs -f still running 20 s after the deployment ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "a successful deployment exits 0");
+    let order: Vec<usize> = printed
+        .iter()
+        .filter_map(|l| l.split("follow line ").nth(1))
+        .map(|n| n.trim().parse().unwrap())
+        .collect();
+    assert_eq!(order, vec![0, 1, 2, 3, 4], "{printed:?}");
+    server.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_sqlite() {
+    logs_follow(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_postgres() {
+    logs_follow(TestBackend::Postgres).await
 }

@@ -529,6 +529,43 @@ async fn slow_consumer_is_disconnected_alone() {
     assert!(r.state.bus.hub().delivered().dropped_slow >= 1);
 }
 
+/// One burst far larger than the mailbox (the writer commits up to 8,192 lines at once):
+/// a reader that keeps reading gets every line, in order, without being disconnected;
+/// the one that never reads is still disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_larger_than_the_mailbox_reaches_a_reader_that_keeps_reading() {
+    let t = TestStore::new(TestBackend::Postgres).await;
+    let hub = HubConfig {
+        mailbox_frames: 512,
+        ..HubConfig::default()
+    };
+    let r = Replica::start(&t.store, None, hub).await;
+    let s = seed(&t.store, "burst").await;
+    member(&t.store, &s).await;
+    let path = format!("/api/v1/events/stream?token={}", r.token(s.user.id));
+    let addr = r.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut fast = Client::open(&format!("{}{path}", r.base), None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(r.state.bus.hub().subscribers(), 2);
+    let n = 20_000;
+    let reader = tokio::spawn(async move {
+        let got = fast.take(n).await;
+        (fast, got)
+    });
+    let seqs = write_lines(&r.writer, s.deployment.id, 0..n).await;
+    let (_fast, got) = reader.await.unwrap();
+    assert_lines(&got, &seqs, 0);
+    assert!(
+        r.state.bus.hub().delivered().dropped_slow >= 1,
+        "the reader that never reads was not disconnected"
+    );
+    assert_eq!(r.state.bus.hub().subscribers(), 1);
+}
+
 /// Tokens and tickets never reach the server's logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_stay_out_of_the_logs() {

@@ -46,6 +46,14 @@ pub async fn organization(store: &Store) -> anyhow::Result<BenchOrganization> {
     Ok(BenchOrganization { tag, org, server })
 }
 
+/// An organization made for a benchmark: its projects and running deployments.
+pub struct Fixture {
+    pub organization_id: Uuid,
+    pub project_ids: Vec<Uuid>,
+    /// Deployment `d` belongs to project `d % project_ids.len()`.
+    pub deployments: Vec<Deployment>,
+}
+
 /// Creates one organization with `projects` projects and `deployments` running
 /// deployments spread round-robin over them.
 pub async fn deployments(
@@ -53,6 +61,15 @@ pub async fn deployments(
     projects: usize,
     deployments: usize,
 ) -> anyhow::Result<Vec<Deployment>> {
+    Ok(running(store, projects, deployments).await?.deployments)
+}
+
+/// Like [`deployments`], returning the organization and project ids as well.
+pub async fn running(
+    store: &Store,
+    projects: usize,
+    deployments: usize,
+) -> anyhow::Result<Fixture> {
     let base = organization(store).await?;
     let run = &base.tag;
     let mut project_ids = Vec::new();
@@ -87,5 +104,9 @@ pub async fn deployments(
         store.start_deployment(dep.id).await?;
         out.push(dep);
     }
-    Ok(out)
+    Ok(Fixture {
+        organization_id: base.org.id,
+        project_ids,
+        deployments: out,
+    })
 }

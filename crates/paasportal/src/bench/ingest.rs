@@ -120,7 +120,7 @@ fn round3(x: f64) -> f64 {
 
 /// One deployment's producer: appends its lines (paced when `interval` is set) and
 /// returns each line's append→durable latency in milliseconds.
-async fn produce(
+pub(super) async fn produce(
     writer: LogWriter,
     deployment: Uuid,
     lines: usize,
@@ -152,7 +152,7 @@ async fn produce(
 }
 
 /// A realistic line: the stage advances with `i`, levels are mostly info, some lines carry data.
-fn synthetic_line(deployment: Uuid, i: usize, lines: usize) -> NewLog {
+pub(super) fn synthetic_line(deployment: Uuid, i: usize, lines: usize) -> NewLog {
     let stage = &CATALOGUE[(i * WORKING_STAGES / lines.max(1)).min(WORKING_STAGES - 1)];
     let level = match i % 50 {
         0 => LogLevel::Debug,

@@ -1,11 +1,16 @@
 //! `paasportal bench …`: benchmarks that print what they measured and, last, one JSON line.
 
+mod emit;
 mod engine;
 mod fill;
 mod fixtures;
 mod ingest;
+mod listen;
+mod procstat;
 mod query;
 mod repos;
+mod sse_client;
+mod sse_parse;
 mod stats;
 
 use clap::Subcommand;
@@ -23,6 +28,10 @@ pub enum BenchCommand {
     Fill(fill::FillArgs),
     /// History queries over HTTP against `serve`, on the data of `bench fill`.
     Query(query::QueryArgs),
+    /// Plays K deployments through the durable writer and Redis for a separate `serve` replica.
+    Emit(Box<emit::EmitArgs>),
+    /// N SSE subscribers measuring delivery latency, loss and the server's CPU and memory.
+    Listen(Box<listen::ListenArgs>),
 }
 
 /// Runs one benchmark.
@@ -33,5 +42,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Repos(args) => repos::run(args).await,
         BenchCommand::Fill(args) => fill::run(args).await,
         BenchCommand::Query(args) => query::run(args).await,
+        BenchCommand::Emit(args) => emit::run(*args).await,
+        BenchCommand::Listen(args) => listen::run(*args).await,
     }
 }
