@@ -1,5 +1,6 @@
 //! paasportal's HTTP face: the REST API, the event stream, authentication and the web UI.
 
+mod accept;
 pub mod auth;
 pub mod authz;
 pub mod dto;
@@ -7,12 +8,13 @@ pub mod error;
 pub mod extract;
 pub mod membership;
 pub mod openapi;
+mod rewind;
 pub mod routes;
 pub mod sse;
 pub mod state;
+mod stream_conn;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -178,16 +180,12 @@ fn span_without_query<B>(req: &axum::http::Request<B>) -> tracing::Span {
     tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
 }
 
-/// Serves the application on `listener` until `shutdown` resolves, then drains connections.
+/// Serves the application on `listener` until `shutdown` resolves, then ends the event
+/// streams and drains the other connections.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    accept::serve(listener, router(state), shutdown).await
 }

@@ -622,3 +622,102 @@ impl std::io::Write for CaptureWriter {
         Ok(())
     }
 }
+
+/// Reads from `tcp` until `needle` has arrived (or 5 s pass); returns everything read.
+async fn read_until(tcp: &mut tokio::net::TcpStream, got: &mut String, needle: &str) {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    while !got.contains(needle) {
+        let n = tokio::time::timeout_at(deadline, tcp.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{needle:?} did not arrive; got {got:?}"))
+            .unwrap();
+        assert!(n > 0, "closed before {needle:?}; got {got:?}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+/// A fresh connection's stream takes the lean path (raw HTTP/1.1 on the wire: chunked,
+/// `connection: close`; an error with its length), a stream asked for on a kept-alive
+/// connection goes through hyper as before, and shutdown ends open streams cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lean_stream_connections_and_shutdown() {
+    let t = TestStore::new(TestBackend::Sqlite).await;
+    let r = Replica::start(&t.store, None, HubConfig::default()).await;
+    let s = seed(&t.store, "lean").await;
+    member(&t.store, &s).await;
+    let token = r.token(s.user.id);
+    let addr = r.base.trim_start_matches("http://").to_owned();
+
+    let mut raw = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    raw.write_all(
+        format!("GET /api/v1/events/stream?token={token} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut got = String::new();
+    read_until(&mut raw, &mut got, "event: connected").await;
+    let head = got.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    for line in [
+        "content-type: text/event-stream",
+        "transfer-encoding: chunked",
+        "connection: close",
+    ] {
+        assert!(head.contains(line), "{line} missing: {head}");
+    }
+    write_lines(&r.writer, s.deployment.id, 0..3).await;
+    read_until(&mut raw, &mut got, "line 2").await;
+
+    let mut refused = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    refused
+        .write_all(b"GET /api/v1/events/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read_to_end(&mut refused, &mut answer),
+    )
+    .await
+    .expect("an error answer must close the connection")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{answer}"
+    );
+
+    let kept_alive = reqwest::Client::new();
+    let health = kept_alive
+        .get(format!("{}/healthz", r.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let mut hyper_stream = kept_alive
+        .get(format!("{}/api/v1/events/stream?token={token}", r.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hyper_stream.status(), 200);
+    let first = tokio::time::timeout(Duration::from_secs(5), hyper_stream.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: connected"));
+
+    drop(r._shutdown);
+    read_until(&mut raw, &mut got, "\r\n0\r\n\r\n").await;
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read_to_end(&mut raw, &mut rest),
+    )
+    .await;
+    assert!(closed.is_ok(), "the stream stayed open after shutdown");
+}
