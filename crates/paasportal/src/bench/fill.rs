@@ -11,7 +11,6 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use paasportal_core::stage::{CATALOGUE, WORKING_STAGES};
 use paasportal_core::{DeploymentStatus, LogLevel, NewLog, ProjectRole, StepStatus, Trigger};
-use paasportal_store::environments::NewEnvironment;
 use paasportal_store::history_import::{ImportedDeployment, ImportedStep};
 use paasportal_store::users::NewUser;
 use paasportal_store::writer::NoSink;
@@ -103,27 +102,12 @@ pub async fn run(args: FillArgs) -> anyhow::Result<()> {
             .create_project(base.org.id, &format!("{}-p{p}", base.tag))
             .await?;
         for name in ["production", "staging"] {
-            let env = store
-                .create_environment(&NewEnvironment {
-                    project_id: project.id,
-                    server_id: base.server.id,
-                    name: name.into(),
-                    branch: if name == "production" {
-                        "main".into()
-                    } else {
-                        "develop".into()
-                    },
-                    subdomain: format!("{}-p{p}-{name}", base.tag),
-                    apps_domain: "bench.example.com".into(),
-                    odoo_version: fixtures::ODOO_VERSION.into(),
-                    cpu_cores: 2.0,
-                    ram_mb: 2048,
-                    disk_gb: 20,
-                    config_overrides: serde_json::json!({}),
-                    read_replica: false,
-                    migration_id: None,
-                })
-                .await?;
+            let branch = if name == "production" {
+                "main"
+            } else {
+                "develop"
+            };
+            let env = base.environment(&store, project.id, name, branch).await?;
             environments.push((project.id, env.id, env.branch));
         }
     }

@@ -1,6 +1,6 @@
 //! Organizations, projects, environments and deployments for benchmarks, made through the store.
 
-use paasportal_core::{AuthMethod, Deployment, Organization, Server, Trigger};
+use paasportal_core::{AuthMethod, Deployment, Environment, Organization, Server, Trigger};
 use paasportal_store::Store;
 use paasportal_store::environments::NewEnvironment;
 use paasportal_store::servers::{NewServer, ServerSecrets};
@@ -16,6 +16,36 @@ pub struct BenchOrganization {
     pub tag: String,
     pub org: Organization,
     pub server: Server,
+}
+
+impl BenchOrganization {
+    /// An environment of `project` on this organization's server, named `name`, on
+    /// `branch`, with a subdomain unique to this run.
+    pub async fn environment(
+        &self,
+        store: &Store,
+        project_id: Uuid,
+        name: &str,
+        branch: &str,
+    ) -> anyhow::Result<Environment> {
+        Ok(store
+            .create_environment(&NewEnvironment {
+                project_id,
+                server_id: self.server.id,
+                name: name.into(),
+                branch: branch.into(),
+                subdomain: format!("{}-{project_id}-{name}", self.tag),
+                apps_domain: "bench.example.com".into(),
+                odoo_version: ODOO_VERSION.into(),
+                cpu_cores: 2.0,
+                ram_mb: 2048,
+                disk_gb: 20,
+                config_overrides: serde_json::json!({}),
+                read_replica: false,
+                migration_id: None,
+            })
+            .await?)
+    }
 }
 
 /// Creates an organization with one server, and Odoo [`ODOO_VERSION`] when missing.
@@ -83,22 +113,13 @@ pub async fn running(
     }
     let mut out = Vec::with_capacity(deployments);
     for d in 0..deployments {
-        let env = store
-            .create_environment(&NewEnvironment {
-                project_id: project_ids[d % project_ids.len()],
-                server_id: base.server.id,
-                name: format!("env-{d}"),
-                branch: "main".into(),
-                subdomain: format!("{run}-{d}"),
-                apps_domain: "bench.example.com".into(),
-                odoo_version: ODOO_VERSION.into(),
-                cpu_cores: 2.0,
-                ram_mb: 2048,
-                disk_gb: 20,
-                config_overrides: serde_json::json!({}),
-                read_replica: false,
-                migration_id: None,
-            })
+        let env = base
+            .environment(
+                store,
+                project_ids[d % project_ids.len()],
+                &format!("env-{d}"),
+                "main",
+            )
             .await?;
         let dep = store.create_deployment(env.id, Trigger::Api, None).await?;
         store.start_deployment(dep.id).await?;
