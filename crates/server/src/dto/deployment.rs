@@ -107,7 +107,9 @@ impl From<Deployment> for DeploymentListItem {
 pub struct LogOut {
     pub id: Uuid,
     /// The line's place in the global sequence: its event id on the streams, and the
-    /// anchor of `before_seq` / `after_seq`.
+    /// anchor of `before_seq` / `after_seq`. Always sent; not required of documents
+    /// written to the spec (its examples have no `seq`).
+    #[schema(required = false)]
     pub seq: i64,
     pub level: LogLevel,
     pub message: String,
