@@ -18,14 +18,26 @@ export const title = () => "Deployment";
 const ACTIVE = new Set(["pending", "running"]);
 
 export async function render(main, { id }) {
-  let dep, progress, env, project;
+  // Listen before reading anything: a line committed while the first page is in flight
+  // then reaches the viewer either in that page or from here (the viewer drops repeats).
+  const early = [];
+  let onLine = (d, seq) => early.push([d, seq]);
+  const off = subscribe("deployment_progress", (d, seq) => {
+    if (d.deployment_id === id) onLine(d, seq);
+  });
+  // `/progress` reads the stages' latest lines: the log's tail does not wait for it.
+  const progressRead = api(`/deployments/${id}/progress`);
+  progressRead.catch(() => {});
+  let dep, env, project;
+  let progress = { progress_percent: 0, steps: [], current_step: null };
   try {
-    [dep, progress] = await Promise.all([api(`/deployments/${id}`), api(`/deployments/${id}/progress`)]);
+    dep = await api(`/deployments/${id}`);
     [env, project] = await Promise.all([
       api(`/environments/${dep.environment_id}`).catch(() => null),
       api(`/projects/${dep.project_id}`).catch(() => null),
     ]);
   } catch (e) {
+    off();
     mount(main, errorPage(e));
     return null;
   }
@@ -189,7 +201,11 @@ export async function render(main, { id }) {
     refreshing = true;
     try {
       const wasActive = ACTIVE.has(dep.status);
+      const before = progress.progress_percent;
       [progress, dep] = await Promise.all([api(`/deployments/${id}/progress`), api(`/deployments/${id}`)]);
+      const fetched = progress.progress_percent;
+      progress.progress_percent = before;
+      setPercent(fetched);
       paintHeader();
       paintStages();
       if (wasActive && !ACTIVE.has(dep.status)) paintError();
@@ -242,13 +258,20 @@ export async function render(main, { id }) {
   follow.addEventListener("change", () => (follow.checked ? view.jumpToLive() : view.setFollowing(false)));
   jump.addEventListener("click", () => view.jumpToLive());
 
+  // The bar never moves back while the deployment runs: `/progress` may answer with a
+  // percent older than the newest line's.
+  function setPercent(p) {
+    if (dep.status === "success") p = 100;
+    else if (ACTIVE.has(dep.status)) p = Math.max(progress.progress_percent ?? 0, p ?? 0);
+    progress.progress_percent = p;
+  }
+
   // ---- live
-  const off = subscribe("deployment_progress", (d, seq) => {
-    if (d.deployment_id !== id) return;
+  onLine = (d, seq) => {
     view.push({ seq, level: d.level, message: d.message, timestamp: d.timestamp, step: d.step, data: d.data ?? null });
     const statusChanged = d.status && d.status !== dep.status;
     if (d.progress_percent !== undefined && d.progress_percent !== progress.progress_percent && !statusChanged) {
-      progress.progress_percent = d.progress_percent;
+      setPercent(d.progress_percent);
       paintHeader();
     }
     if (statusChanged) {
@@ -259,7 +282,7 @@ export async function render(main, { id }) {
       lastStep = d.step;
       scheduleRefresh();
     }
-  });
+  };
   const tick = setInterval(() => {
     if (!ACTIVE.has(dep.status)) return;
     paintHeader();
@@ -272,7 +295,19 @@ export async function render(main, { id }) {
   paintStages();
   paintError();
   const m = location.hash.match(/^#L(\d+)$/);
-  await (m ? view.openAt(Number(m[1])) : view.openTail());
+  const opening = m ? view.openAt(Number(m[1])) : view.openTail();
+  for (const [d, seq] of early.splice(0)) onLine(d, seq);
+  progressRead.then((p) => {
+    const live = progress.progress_percent;
+    const fetched = p.progress_percent;
+    progress = p;
+    progress.progress_percent = live;
+    setPercent(fetched);
+    lastStep = p.current_step;
+    paintHeader();
+    paintStages();
+  }).catch(() => {});
+  await opening;
   // For the browser tests: every line the viewer took in, in arrival order.
   window.__pp = { receivedSeqs: () => view.accepted.slice(), view };
 
