@@ -56,8 +56,7 @@ async fn a_deep_link_survives_login() {
         crate::harness::chrome::PATIENCE,
     )
     .await;
-    b.wait_css(&format!("#deployment-status[data-status]"))
-        .await;
+    b.wait_css("#deployment-status[data-status]").await;
 
     // The access token lives in memory only; the refresh cookie is HttpOnly.
     let stored = b
