@@ -41,7 +41,7 @@ pub async fn month(store: &Store, project: Uuid, environment: Uuid, server: Uuid
             project_id: project,
             environment_id: environment,
             server_id: Some(server),
-            version: 10_000 + d,
+            version: 1 + d,
             status: if failed_at.is_some() {
                 DeploymentStatus::Failed
             } else {
