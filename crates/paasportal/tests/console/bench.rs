@@ -10,7 +10,9 @@
 //! navigation) of 10k / 100k / 1M-line deployments, DOM rows and JS heap then; paint
 //! latency (LogWriter append -> MutationObserver sees the row) p50/p99 at 100 and 5,000
 //! lines/s with the most DOM rows and JS heap while streaming. `PAASPORTAL_BENCH_RUNS`
-//! (default 5) page loads per size; `PAASPORTAL_BENCH_STREAM_SECS` (default 60) per rate.
+//! (default 5) page loads per size; `PAASPORTAL_BENCH_STREAM_SECS` (default 60) per rate;
+//! `PAASPORTAL_BENCH_SIZES` / `PAASPORTAL_BENCH_RATES` (comma-separated; empty for none)
+//! choose the sizes and rates.
 //! Prints one `CONSOLE_BENCH {json}` line per measurement.
 
 use std::path::PathBuf;
@@ -33,6 +35,21 @@ fn env_num(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name}: {s:?} is not a number"))
+            })
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     percentile(v, 50.0)
 }
@@ -49,7 +66,7 @@ async fn bench_console() {
     .await;
     c.login_to("/", "home").await;
     let b = &c.browser;
-    for n in [10_000usize, 100_000, 1_000_000] {
+    for n in env_list("PAASPORTAL_BENCH_SIZES", &[10_000, 100_000, 1_000_000]) {
         let w = world(&c.admin, &format!("Size {n}"), Target::Closed, "odoo:18.0").await;
         let id = deploy(&c.admin, &w.environment).await;
         let lines = Lines::open(&c.portal.database_url()).await;
@@ -70,7 +87,7 @@ async fn bench_console() {
                    "heap_mb": median(&mut heap)})
         );
     }
-    for rate in [100usize, 5_000] {
+    for rate in env_list("PAASPORTAL_BENCH_RATES", &[100, 5_000]) {
         let w = world(
             &c.admin,
             &format!("Rate {rate}"),
