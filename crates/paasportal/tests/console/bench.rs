@@ -87,10 +87,13 @@ async fn bench_console() {
                    "heap_mb": median(&mut heap)})
         );
     }
-    for rate in env_list("PAASPORTAL_BENCH_RATES", &[100, 5_000]) {
+    for (i, rate) in env_list("PAASPORTAL_BENCH_RATES", &[100, 5_000])
+        .into_iter()
+        .enumerate()
+    {
         let w = world(
             &c.admin,
-            &format!("Rate {rate}"),
+            &format!("Rate {rate} {i}"),
             Target::Closed,
             "odoo:18.0",
         )
