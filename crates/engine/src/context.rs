@@ -36,6 +36,10 @@ pub const CAPTURE_LIMIT: usize = 1 << 20;
 /// next line before it is logged anyway (with that beginning masked).
 const HOLD_BACK: Duration = Duration::from_millis(300);
 
+/// Longest wait for a clean-up command that runs while the deployment stops (the runner
+/// gives a stopped stage 3 s to return).
+const CLEANUP_TIMEOUT: Duration = Duration::from_millis(2500);
+
 fn stream_slot(stream: OutputStream) -> usize {
     match stream {
         OutputStream::Stdout => 0,
@@ -73,6 +77,9 @@ pub struct RunOptions {
     pub log_output: bool,
     /// Log the command line itself at DEBUG (off for commands carrying bulk data).
     pub log_command: bool,
+    /// Run even when the deployment is being stopped (a clean-up that removes
+    /// credentials from the server): its own timeout, not the cancel token.
+    pub survive_stop: bool,
 }
 
 impl Default for RunOptions {
@@ -82,6 +89,7 @@ impl Default for RunOptions {
             check: true,
             log_output: true,
             log_command: true,
+            survive_stop: false,
         }
     }
 }
@@ -339,13 +347,19 @@ impl<'a> StageContext<'a> {
                 )
                 .await;
         }
-        let timeout = opts
-            .timeout
-            .unwrap_or(self.config().command_timeout)
-            .min(self.remaining());
-        let limits = ExecLimits {
-            timeout,
-            cancel: self.run.control.token().clone(),
+        let limits = if opts.survive_stop {
+            ExecLimits {
+                timeout: opts.timeout.unwrap_or(CLEANUP_TIMEOUT),
+                cancel: CancellationToken::new(),
+            }
+        } else {
+            ExecLimits {
+                timeout: opts
+                    .timeout
+                    .unwrap_or(self.config().command_timeout)
+                    .min(self.remaining()),
+                cancel: self.run.control.token().clone(),
+            }
         };
         let (tx, mut rx) = mpsc::channel::<crate::transport::OutputLine>(256);
         let started = Instant::now();

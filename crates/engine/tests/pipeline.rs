@@ -57,6 +57,7 @@ both_backends!(
     error_message_is_a_one_line_summary_and_the_command_stays_in_data,
     output_with_nul_bytes_reaches_the_log_with_replacement_characters,
     secrets_over_line_breaks_the_line_limit_and_wrapped_base64_are_masked,
+    a_cancel_during_a_registry_login_leaves_no_credentials_on_the_server,
 );
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -1202,5 +1203,90 @@ async fn secrets_over_line_breaks_the_line_limit_and_wrapped_base64_are_masked(
     let half = &pw[..pw.len() / 2];
     assert!(!joined.contains(half), "{output:#?}");
     assert!(joined.matches("***").count() >= 4, "{output:#?}");
+    h.close().await;
+}
+
+/// A registry login that hangs (its registry drops every packet) is cancelled: the
+/// one-off Docker configuration directory, which would hold the credentials, is removed
+/// all the same.
+async fn a_cancel_during_a_registry_login_leaves_no_credentials_on_the_server(
+    backend: TestBackend,
+) {
+    use paasportal_store::versions::NewOdooVersion;
+    let h = Harness::new(backend).await;
+    // A registry that accepts connections and never answers: the login hangs.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let version = format!("99.{}", backend as u8);
+    let _ =
+        h.t.store
+            .create_odoo_version(&NewOdooVersion {
+                version: version.clone(),
+                image: format!("127.0.0.1:{port}/paasportal/odoo:99"),
+                registry_username: Some("deployer".into()),
+                registry_password_enc: Some(h.secrets.seal("registry-password-123")),
+            })
+            .await;
+    let v = version.clone();
+    let s = h
+        .seed_with("login", TestAuth::Key, move |e| e.odoo_version = v)
+        .await;
+    let pipeline = base().with(Stage::PullingImage, paasportal_engine::stages::PullingImage);
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let login = h
+        .wait_for_line(s.deployment.id, LIMIT, |l| {
+            l.log.message.starts_with("$ docker") && l.log.message.contains("login")
+        })
+        .await;
+    let dir = login
+        .log
+        .message
+        .split('\'')
+        .find(|p| p.contains("paasportal-docker."))
+        .expect("the login names its configuration directory")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.t.store
+        .cancel_deployment(s.deployment.id, s.user.id)
+        .await
+        .unwrap();
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(
+        d.status,
+        DeploymentStatus::Cancelled,
+        "{:?}",
+        d.error_message
+    );
+    let probe = paasportal_engine::transport::SshTransport::connect(
+        &h.ssh.key_target(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    use paasportal_engine::transport::Transport;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let limits = paasportal_engine::transport::ExecLimits {
+        timeout: Duration::from_secs(10),
+        cancel: Default::default(),
+    };
+    let check = ShellCommand::new("if [ -e")
+        .arg(&dir)
+        .raw("]; then echo left; else echo gone; fi");
+    probe.exec(&check, tx, &limits).await.unwrap();
+    let answer = rx.recv().await.unwrap().bytes;
+    probe.close().await;
+    holder.abort();
+    assert_eq!(
+        String::from_utf8_lossy(&answer),
+        "gone",
+        "{dir} (the registry credentials) left on the server after the cancel"
+    );
     h.close().await;
 }

@@ -216,7 +216,8 @@ async fn logs_filter_search_page_and_validate(app: TestApp) {
     assert_eq!(logs.len(), 101);
     assert_eq!(
         keys(&logs[1]),
-        spec_keys(r#"{"id":1,"level":1,"message":1,"timestamp":1,"step":1,"data":1}"#)
+        // The spec's keys plus `seq`, the line's stream id and paging anchor.
+        spec_keys(r#"{"id":1,"seq":1,"level":1,"message":1,"timestamp":1,"step":1,"data":1}"#)
     );
     assert_eq!(logs[0]["message"], "line 0 of the log");
     assert_eq!(logs[0]["data"], json!({"error_code": "AUTH_FAILED"}));

@@ -366,6 +366,15 @@ fn tcp_error(host: &str, port: u16, e: &std::io::Error) -> SshConnectError {
         .public(format!("cannot connect to the server: {e}"))
 }
 
+/// What the server's login shell is asked to run: `exec sh -c '…'`, so every command
+/// runs under POSIX `sh` whatever the deploy user's login shell is (bash, zsh, fish), in
+/// the same process (the login shell replaces itself), so a kill still reaches it.
+fn remote_line(cmd: &ShellCommand) -> Vec<u8> {
+    let mut line = b"exec sh -c ".to_vec();
+    line.extend_from_slice(&paasportal_core::shell::quote(cmd.as_bytes()));
+    line
+}
+
 /// How long a kill waits for the server to confirm the command ended.
 const KILL_CONFIRM: Duration = Duration::from_secs(2);
 
@@ -417,7 +426,7 @@ impl Transport for SshTransport {
         };
         let (mut read, write) = channel.split();
         write
-            .exec(true, cmd.as_bytes())
+            .exec(true, remote_line(cmd))
             .await
             .map_err(|e| ExecError::ConnectionLost(e.to_string()))?;
         // Stdin, then EOF: a command reading it sees the whole input and its end. It is

@@ -9,9 +9,9 @@ use chrono::Utc;
 use paasportal_core::deployment::{cancelled_before_start_message, canceller};
 use paasportal_core::diagnostics::{ErrorCode, code_data};
 use paasportal_core::stage::CATALOGUE;
-use paasportal_core::{DeploymentStatus, LogLevel, NewLog, Permission, Trigger};
+use paasportal_core::{DeploymentStatus, LogLevel, NewLog, Permission, Stage, Trigger};
 use paasportal_store::history::{CancelOutcome, DeploymentFilter, Visibility};
-use paasportal_store::logs::LogQuery;
+use paasportal_store::logs::{LogQuery, LogWindow};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -107,9 +107,32 @@ pub async fn logs(
         Some(t) if t.is_empty() => None,
         other => other,
     };
+    let step = match q.step.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            s.parse::<Stage>()
+                .map_err(|e| unprocessable("step", e.to_string()))?
+                .id()
+                .to_owned(),
+        ),
+    };
+    let window = match (q.tail.unwrap_or(false), q.before_seq, q.after_seq) {
+        (false, None, None) => LogWindow::Head,
+        (true, None, None) => LogWindow::Tail,
+        (false, Some(seq), None) => LogWindow::Before(seq),
+        (false, None, Some(seq)) => LogWindow::After(seq),
+        _ => {
+            return Err(unprocessable(
+                "before_seq",
+                "use at most one of tail, before_seq and after_seq",
+            ));
+        }
+    };
     let query = LogQuery {
         level,
         text,
+        step,
+        window,
         skip,
         limit,
     };
