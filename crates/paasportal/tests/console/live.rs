@@ -218,9 +218,22 @@ async fn the_page_resumes_after_serve_restarts_with_every_line_exactly_once() {
     let want: BTreeSet<i64> = rest.iter().copied().collect();
     let missing: Vec<_> = want.difference(&unique).collect();
     let extra: Vec<_> = unique.difference(&want).collect();
+    let diag = if missing.is_empty() && extra.is_empty() {
+        serde_json::Value::Null
+    } else {
+        c.browser
+            .js(
+                "return {held: window.__pp.view.lines.slice(0, 6).map(l => l.seq), \
+                 received: window.__pp.receivedSeqs().slice(0, 12), \
+                 fetches: performance.getEntriesByType('resource').map(e => e.name) \
+                   .filter(n => n.includes('/api/v1/')).map(n => n.replace(location.origin, ''))};",
+                vec![],
+            )
+            .await
+    };
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "the page has {} lines, the API {}; missing {missing:?}, extra {extra:?}",
+        "the page has {} lines, the API {}; missing {missing:?}, extra {extra:?}; the page: {diag}",
         got.len(),
         rest.len()
     );
