@@ -11,6 +11,7 @@ mod harness;
 mod bench;
 mod big_logs;
 mod control;
+mod live;
 mod log_viewer;
 mod login;
 mod roles;
