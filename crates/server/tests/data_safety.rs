@@ -37,7 +37,7 @@ async fn full_disk_never_acknowledges_a_lost_write() {
     let filler = fs.fill();
     let mut refused = 0;
     for i in 0..3_000 {
-        let name = format!("org {i} {}", "n".repeat(200));
+        let name = format!("org {i} {}", "n".repeat(150));
         let (status, body) = app
             .post(
                 "/api/v1/organizations",
@@ -68,7 +68,7 @@ async fn full_disk_never_acknowledges_a_lost_write() {
     assert_eq!(refused, 3, "the disk never filled up");
 
     for i in 0..20 {
-        let name = format!("renamed {i} {}", "r".repeat(200));
+        let name = format!("renamed {i} {}", "r".repeat(150));
         let (status, body) = app
             .send(
                 Method::PATCH,

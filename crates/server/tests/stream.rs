@@ -994,8 +994,12 @@ async fn absurd_last_event_ids_cost_no_cpu(backend: TestBackend) {
             "Last-Event-ID {id} cost {used:?} of CPU"
         );
         let live = write_lines(&r.writer, s.deployment.id, 10 + i..11 + i).await;
-        let evs = c.take(1).await;
-        assert_lines(&evs, &live, 10 + i);
+        // A replay from the start also brings the lines earlier rounds wrote.
+        let mut got = c.take(1).await;
+        while got[0].id < Some(live[0]) && id < 0 {
+            got = c.take(1).await;
+        }
+        assert_lines(&got, &live, 10 + i);
     }
 }
 
