@@ -94,9 +94,42 @@ pub fn format_total(seconds: f64) -> String {
     format!("{seconds:.1}s ({:.1} min)", seconds / 60.0)
 }
 
+/// Who cancelled a deployment, as lines and `error_message` name them: the user's display
+/// name (never their e-mail: viewers of the project read these lines), or "an
+/// administrator" when no user is recorded.
+pub fn canceller(name: Option<&str>) -> String {
+    match name {
+        Some(n) if !n.trim().is_empty() => n.trim().to_owned(),
+        _ => "an administrator".to_owned(),
+    }
+}
+
+/// "Deployment cancelled by Ada Lovelace": the line of a run stopped by a cancel.
+pub fn cancelled_message(canceller: &str) -> String {
+    format!("Deployment cancelled by {canceller}")
+}
+
+/// The line of a deployment cancelled while it waited in the queue.
+pub fn cancelled_before_start_message(canceller: &str) -> String {
+    format!("Deployment cancelled by {canceller} before it started")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cancellers_are_named_by_display_name() {
+        assert_eq!(
+            cancelled_message(&canceller(Some("Ada Lovelace"))),
+            "Deployment cancelled by Ada Lovelace"
+        );
+        assert_eq!(
+            cancelled_before_start_message(&canceller(None)),
+            "Deployment cancelled by an administrator before it started"
+        );
+        assert_eq!(canceller(Some("  ")), "an administrator");
+    }
 
     #[test]
     fn total_reads_like_the_spec() {

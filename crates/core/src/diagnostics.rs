@@ -204,8 +204,73 @@ fn code_hints(code: ErrorCode) -> &'static [&'static str] {
     }
 }
 
-/// A failure's structured `data`: `details` plus `error_code` and the problem's
-/// `troubleshooting` steps (code-specific hints first), placeholders filled in.
+/// The SSH connection steps for what actually went wrong: a refused password, a refused
+/// key, a closed port and an unreachable host each have their own checks (no
+/// `chmod 600 ~/.ssh/id_rsa` for a server that logs in with a password).
+fn ssh_steps(code: ErrorCode, method: Option<&str>) -> Option<&'static [&'static str]> {
+    Some(match (code, method) {
+        (ErrorCode::AuthFailed, Some("password")) => &[
+            "The server refused the password of {ssh_user}: check the SSH user and password in Server Settings",
+            "Test SSH manually with the password: ssh -p {ssh_port} -o PubkeyAuthentication=no {ssh_user}@{vm_ip}",
+            "Check that the server accepts passwords: PasswordAuthentication yes in /etc/ssh/sshd_config (for root also PermitRootLogin yes), then systemctl reload ssh",
+            "Read the server's reason: journalctl -u ssh --since '10 min ago' (or /var/log/auth.log) on the server",
+        ],
+        (ErrorCode::AuthFailed, Some("key")) => &[
+            "The server refused the key of {ssh_user}: check that its public key is in ~{ssh_user}/.ssh/authorized_keys on the server",
+            "Test SSH manually with the same key: ssh -i /path/to/private_key -p {ssh_port} {ssh_user}@{vm_ip}",
+            "On the server, sshd ignores keys others can change: chmod 700 ~/.ssh; chmod 600 ~/.ssh/authorized_keys (owned by {ssh_user})",
+            "Read the server's reason: journalctl -u ssh --since '10 min ago' (or /var/log/auth.log) on the server",
+        ],
+        (ErrorCode::AuthFailed, _) => &[
+            "The server refused the credentials of {ssh_user}: check the SSH user, key or password in Server Settings",
+            "Test SSH manually: ssh -p {ssh_port} {ssh_user}@{vm_ip}",
+            "Read the server's reason: journalctl -u ssh --since '10 min ago' (or /var/log/auth.log) on the server",
+        ],
+        (ErrorCode::ConnectionRefused, _) => &[
+            "Nothing accepts connections on {vm_ip} port {ssh_port}: check that the SSH server runs: systemctl status ssh",
+            "Verify the SSH port in Server Settings: on the server, ss -tlnp | grep sshd shows the port sshd listens on",
+            "Check that the firewall allows the port and rejects nothing: ufw status",
+            "Test the port from the control plane: nc -vz {vm_ip} {ssh_port}",
+        ],
+        (ErrorCode::Timeout | ErrorCode::HostUnreachable, _) => &[
+            "Verify the server IP and SSH port in Server Settings",
+            "Check that the server is up and reachable from the control plane: ping {vm_ip}",
+            "A firewall or the cloud provider's security group may drop packets to port {ssh_port}: ufw status, and the provider's firewall rules",
+            "Test the port from the control plane: nc -vz -w 5 {vm_ip} {ssh_port}",
+        ],
+        (ErrorCode::KeyInvalid, _) => &[
+            "Test the key where you keep it: ssh-keygen -y -f /path/to/private_key (asks for the passphrase, prints the public key)",
+            "Enter the private key and its passphrase again in Server Settings",
+        ],
+        (ErrorCode::HostKeyMismatch, _) => &[
+            "Compare with the key the server presents now: ssh-keyscan -p {ssh_port} {vm_ip} | ssh-keygen -lf -",
+        ],
+        _ => return None,
+    })
+}
+
+/// The steps for `problem` failing with `code`: the problem's own list, unless the code
+/// (and for SSH the server's `ssh_method`) calls for more specific ones.
+fn problem_steps(
+    problem: Problem,
+    code: ErrorCode,
+    details: &Map<String, Value>,
+) -> &'static [&'static str] {
+    let method = details.get("ssh_method").and_then(Value::as_str);
+    match problem {
+        Problem::SshConnection => match ssh_steps(code, method) {
+            Some(steps) => steps,
+            // The spec's list ends with the key-permission step: only for key logins.
+            None if method == Some("password") => &problem.troubleshooting()[..3],
+            None => problem.troubleshooting(),
+        },
+        _ => problem.troubleshooting(),
+    }
+}
+
+/// A failure's structured `data`: `details` plus `error_code` and the `troubleshooting`
+/// steps for this problem, this code and (for SSH) this server's login method
+/// (code-specific hints first), placeholders filled in.
 pub fn error_data(problem: Problem, code: ErrorCode, details: Value) -> Value {
     let mut map = match details {
         Value::Object(m) => m,
@@ -218,7 +283,7 @@ pub fn error_data(problem: Problem, code: ErrorCode, details: Value) -> Value {
     };
     let steps: Vec<String> = code_hints(code)
         .iter()
-        .chain(problem.troubleshooting())
+        .chain(problem_steps(problem, code, &map))
         .map(|s| fill(s, &map))
         .collect();
     map.insert("error_code".into(), json!(code.as_str()));
@@ -245,7 +310,23 @@ pub fn code_data(code: ErrorCode, details: Value) -> Value {
     Value::Object(map)
 }
 
+/// What a step says where the details do not give a server's address, SSH user or port
+/// (they are left out of lines every viewer of a project reads): where to find them.
+const SERVER_PLACEHOLDERS: [(&str, &str); 3] = [
+    ("{vm_ip}", "SERVER_IP"),
+    ("{ssh_port}", "SSH_PORT"),
+    ("{ssh_user}", "SSH_USER"),
+];
+
 fn fill(template: &str, details: &Map<String, Value>) -> String {
+    let mut out = fill_details(template, details);
+    for (needle, word) in SERVER_PLACEHOLDERS {
+        out = out.replace(needle, word);
+    }
+    out
+}
+
+fn fill_details(template: &str, details: &Map<String, Value>) -> String {
     let mut out = template.to_owned();
     for (key, value) in details {
         let needle = format!("{{{key}}}");
@@ -281,8 +362,68 @@ mod tests {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(steps[1], "Test SSH manually: ssh -p 22 root@165.22.65.97");
+        assert_eq!(
+            steps[1],
+            "Test SSH manually with the password: ssh -p 22 -o PubkeyAuthentication=no root@165.22.65.97"
+        );
         assert_eq!(steps.len(), 4);
+    }
+
+    fn steps_of(code: ErrorCode, method: &str) -> Vec<String> {
+        let d = error_data(
+            Problem::SshConnection,
+            code,
+            json!({"vm_ip": "10.0.0.7", "ssh_port": 2222, "ssh_method": method, "ssh_user": "deploy"}),
+        );
+        d["troubleshooting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn ssh_steps_follow_the_error_code_and_the_login_method() {
+        let pw_auth = steps_of(ErrorCode::AuthFailed, "password");
+        let key_auth = steps_of(ErrorCode::AuthFailed, "key");
+        let refused = steps_of(ErrorCode::ConnectionRefused, "password");
+        let timeout = steps_of(ErrorCode::Timeout, "key");
+        // A password server is never told to fix key permissions.
+        for steps in [&pw_auth, &refused] {
+            assert!(
+                steps
+                    .iter()
+                    .all(|s| !s.contains("id_rsa") && !s.contains("chmod")),
+                "{steps:#?}"
+            );
+        }
+        assert!(pw_auth.iter().any(|s| s.contains("PasswordAuthentication")));
+        assert!(key_auth.iter().any(|s| s.contains("authorized_keys")));
+        assert!(
+            key_auth
+                .iter()
+                .all(|s| !s.contains("PasswordAuthentication"))
+        );
+        // Refused credentials and a closed port are different problems.
+        assert_ne!(pw_auth, refused);
+        assert!(refused[0].contains("Nothing accepts connections on 10.0.0.7 port 2222"));
+        assert!(
+            refused
+                .iter()
+                .any(|s| s == "Test the port from the control plane: nc -vz 10.0.0.7 2222")
+        );
+        assert_ne!(refused, timeout);
+        assert!(timeout.iter().any(|s| s.contains("ping 10.0.0.7")));
+        // Placeholders are all filled.
+        for steps in [&pw_auth, &key_auth, &refused, &timeout] {
+            assert!(steps.iter().all(|s| !s.contains('{')), "{steps:#?}");
+        }
+        // A protocol failure keeps the spec's list, without the key step for passwords.
+        let proto_pw = steps_of(ErrorCode::SshProtocol, "password");
+        assert_eq!(proto_pw.len(), 3);
+        assert!(proto_pw.iter().all(|s| !s.contains("id_rsa")));
+        assert_eq!(steps_of(ErrorCode::SshProtocol, "key").len(), 4);
     }
 
     #[test]
@@ -294,7 +435,12 @@ mod tests {
         );
         let steps = d["troubleshooting"].as_array().unwrap();
         assert!(steps[0].as_str().unwrap().contains("pinned host key"));
-        assert!(steps[2].as_str().unwrap().contains("{vm_ip}"));
+        assert!(
+            steps[1]
+                .as_str()
+                .unwrap()
+                .contains("ssh-keyscan -p SSH_PORT SERVER_IP")
+        );
         let h = error_data(
             Problem::HealthCheck,
             ErrorCode::HealthCheckFailed,

@@ -21,6 +21,7 @@ pub mod secret;
 pub mod server;
 pub mod shell;
 pub mod stage;
+pub mod summary;
 pub mod user;
 
 pub use access::{Access, Permission, ViewScope};

@@ -61,3 +61,56 @@ pub struct LogRecord {
     #[serde(flatten)]
     pub log: NewLog,
 }
+
+/// `text` with every NUL replaced by U+FFFD: command output may hold NUL bytes, which
+/// PostgreSQL's text cannot store (one such line would fail its whole batch).
+pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// [`without_nul`] for every string and object key inside a JSON value.
+pub fn value_without_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(clean) = without_nul(s) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(value_without_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(map);
+                for (k, v) in old {
+                    map.insert(without_nul(&k).into_owned(), v);
+                }
+            }
+            map.values_mut().for_each(value_without_nul);
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn nul_becomes_the_replacement_character() {
+        assert_eq!(without_nul("a\0b\0"), "a\u{FFFD}b\u{FFFD}");
+        assert!(matches!(
+            without_nul("clean"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let mut v = serde_json::json!({"k\0": ["x\0", 1, {"y": "\0"}]});
+        value_without_nul(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"k\u{FFFD}": ["x\u{FFFD}", 1, {"y": "\u{FFFD}"}]})
+        );
+    }
+}

@@ -316,6 +316,47 @@ pub fn progress_percent(finished_working_stages: usize) -> u8 {
     ((done * 100) / WORKING_STAGES) as u8
 }
 
+/// Progress of a deployment from its stages' statuses (in any order): the working stages
+/// that finished (completed, warned or skipped) up to the furthest stage the run reached
+/// (running, completed, warned or failed). Stages after that point were never reached,
+/// even when a failed or cancelled run closed them as `skipped`, so they do not count:
+/// a run that failed at its second stage is at 6 %, not 93 %.
+pub fn progress_of_steps(steps: impl IntoIterator<Item = (Stage, StepStatus)>) -> u8 {
+    let steps: Vec<(Stage, StepStatus)> = steps.into_iter().collect();
+    if steps
+        .iter()
+        .any(|&(s, st)| s == Stage::Completed && st == StepStatus::Completed)
+    {
+        return 100;
+    }
+    let reached = |st: StepStatus| {
+        matches!(
+            st,
+            StepStatus::Running | StepStatus::Completed | StepStatus::Warning | StepStatus::Failed
+        )
+    };
+    let Some(furthest) = steps
+        .iter()
+        .filter(|&&(_, st)| reached(st))
+        .map(|&(s, _)| s.index())
+        .max()
+    else {
+        return 0;
+    };
+    let finished = steps
+        .iter()
+        .filter(|&&(s, st)| {
+            s.index() <= furthest
+                && s.index() < WORKING_STAGES
+                && matches!(
+                    st,
+                    StepStatus::Completed | StepStatus::Warning | StepStatus::Skipped
+                )
+        })
+        .count();
+    progress_percent(finished)
+}
+
 /// Progress while a line of `stage` is being logged: every stage before it has finished.
 pub fn progress_at(stage: Stage) -> u8 {
     if stage == Stage::Completed {
@@ -391,6 +432,58 @@ mod tests {
         assert_eq!(progress_at(Stage::Completed), 100);
         let all: Vec<_> = Stage::all().map(progress_at).collect();
         assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+    }
+
+    fn closed_as_the_runner_closes_them(failed_at: Stage) -> Vec<(Stage, StepStatus)> {
+        Stage::all()
+            .map(|s| {
+                let st = match s.index().cmp(&failed_at.index()) {
+                    std::cmp::Ordering::Less => StepStatus::Completed,
+                    std::cmp::Ordering::Equal => StepStatus::Failed,
+                    std::cmp::Ordering::Greater => StepStatus::Skipped,
+                };
+                (s, st)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_run_counts_only_the_stages_it_reached() {
+        // Failed at stage 2 of 17: only `initializing` finished.
+        assert_eq!(
+            progress_of_steps(closed_as_the_runner_closes_them(Stage::Connecting)),
+            6
+        );
+        assert_eq!(
+            progress_of_steps(closed_as_the_runner_closes_them(Stage::Initializing)),
+            0
+        );
+        // Every failure point reports what `progress_at` reported when the stage began.
+        for stage in Stage::working() {
+            assert_eq!(
+                progress_of_steps(closed_as_the_runner_closes_them(stage)),
+                progress_at(stage),
+                "{stage}"
+            );
+        }
+        // Stages skipped before the furthest reached one (absent from the pipeline) count.
+        let mut steps = closed_as_the_runner_closes_them(Stage::PullingImage);
+        steps[3].1 = StepStatus::Skipped;
+        steps[5].1 = StepStatus::Warning;
+        assert_eq!(progress_of_steps(steps), progress_at(Stage::PullingImage));
+        // Cancelled between stages: nothing running, the rest closed as skipped.
+        let mut between = closed_as_the_runner_closes_them(Stage::CreatingNetwork);
+        between[2].1 = StepStatus::Skipped;
+        assert_eq!(progress_of_steps(between), progress_percent(2));
+        // Never started, and finished.
+        assert_eq!(
+            progress_of_steps(Stage::all().map(|s| (s, StepStatus::Pending))),
+            0
+        );
+        assert_eq!(
+            progress_of_steps(Stage::all().map(|s| (s, StepStatus::Completed))),
+            100
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use paasportal_core::diagnostics::ErrorCode;
 use paasportal_core::shell::ShellCommand;
+use paasportal_core::summary;
 use paasportal_core::{
     Deployment, DeploymentContext, Environment, LogLevel, Project, SecretBox, Server, Stage,
 };
@@ -30,6 +31,21 @@ use crate::vars::Vars;
 pub const TAIL_LINES: usize = 50;
 /// Most stdout bytes a command's result keeps for the stage to parse.
 pub const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// How long a line of output that could be the beginning of a secret waits for the
+/// next line before it is logged anyway (with that beginning masked).
+const HOLD_BACK: Duration = Duration::from_millis(300);
+
+/// Longest wait for a clean-up command that runs while the deployment stops (the runner
+/// gives a stopped stage 3 s to return).
+const CLEANUP_TIMEOUT: Duration = Duration::from_millis(2500);
+
+fn stream_slot(stream: OutputStream) -> usize {
+    match stream {
+        OutputStream::Stdout => 0,
+        OutputStream::Stderr => 1,
+    }
+}
 
 /// One deployment's run, shared by its stages.
 pub(crate) struct RunState {
@@ -61,6 +77,9 @@ pub struct RunOptions {
     pub log_output: bool,
     /// Log the command line itself at DEBUG (off for commands carrying bulk data).
     pub log_command: bool,
+    /// Run even when the deployment is being stopped (a clean-up that removes
+    /// credentials from the server): its own timeout, not the cancel token.
+    pub survive_stop: bool,
 }
 
 impl Default for RunOptions {
@@ -70,6 +89,7 @@ impl Default for RunOptions {
             check: true,
             log_output: true,
             log_command: true,
+            survive_stop: false,
         }
     }
 }
@@ -327,40 +347,72 @@ impl<'a> StageContext<'a> {
                 )
                 .await;
         }
-        let timeout = opts
-            .timeout
-            .unwrap_or(self.config().command_timeout)
-            .min(self.remaining());
-        let limits = ExecLimits {
-            timeout,
-            cancel: self.run.control.token().clone(),
+        let limits = if opts.survive_stop {
+            ExecLimits {
+                timeout: opts.timeout.unwrap_or(CLEANUP_TIMEOUT),
+                cancel: CancellationToken::new(),
+            }
+        } else {
+            ExecLimits {
+                timeout: opts
+                    .timeout
+                    .unwrap_or(self.config().command_timeout)
+                    .min(self.remaining()),
+                cancel: self.run.control.token().clone(),
+            }
         };
         let (tx, mut rx) = mpsc::channel::<crate::transport::OutputLine>(256);
         let started = Instant::now();
         let consume = async {
             let mut stdout = Vec::new();
             let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES);
-            while let Some(line) = rx.recv().await {
-                let text = logger
-                    .redactor()
-                    .redact(&String::from_utf8_lossy(&line.bytes));
-                if opts.log_output {
-                    let data = match line.stream {
-                        OutputStream::Stdout => Value::Null,
-                        OutputStream::Stderr => json!({"stream": "stderr"}),
-                    };
-                    logger
-                        .log(LogLevel::Debug, Some(self.stage), &text, data)
-                        .await;
+            // One redactor per stream: a secret printed over two lines, or over the cut
+            // of a line longer than the splitter's limit, is masked in both parts.
+            let mut redactors = [logger.redactor().stream(), logger.redactor().stream()];
+            let mut open = true;
+            while open {
+                let holding = redactors.iter().any(|r| r.is_holding());
+                let released: Vec<(OutputStream, Vec<String>)> = tokio::select! {
+                    line = rx.recv() => match line {
+                        Some(line) => {
+                            if line.stream == OutputStream::Stdout && stdout.len() < CAPTURE_LIMIT {
+                                stdout.extend_from_slice(&line.bytes);
+                                stdout.push(b'\n');
+                            }
+                            let text = String::from_utf8_lossy(&line.bytes);
+                            vec![(line.stream, redactors[stream_slot(line.stream)].push(&text))]
+                        }
+                        None => {
+                            open = false;
+                            vec![
+                                (OutputStream::Stdout, redactors[0].finish()),
+                                (OutputStream::Stderr, redactors[1].finish()),
+                            ]
+                        }
+                    },
+                    // The command went quiet: show what it printed last.
+                    _ = tokio::time::sleep(HOLD_BACK), if holding => vec![
+                        (OutputStream::Stdout, redactors[0].flush()),
+                        (OutputStream::Stderr, redactors[1].flush()),
+                    ],
+                };
+                for (stream, lines) in released {
+                    for text in lines {
+                        if opts.log_output {
+                            let data = match stream {
+                                OutputStream::Stdout => Value::Null,
+                                OutputStream::Stderr => json!({"stream": "stderr"}),
+                            };
+                            logger
+                                .log(LogLevel::Debug, Some(self.stage), &text, data)
+                                .await;
+                        }
+                        if tail.len() == TAIL_LINES {
+                            tail.pop_front();
+                        }
+                        tail.push_back(text);
+                    }
                 }
-                if line.stream == OutputStream::Stdout && stdout.len() < CAPTURE_LIMIT {
-                    stdout.extend_from_slice(&line.bytes);
-                    stdout.push(b'\n');
-                }
-                if tail.len() == TAIL_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(text);
             }
             (stdout, Vec::from(tail))
         };
@@ -372,7 +424,7 @@ impl<'a> StageContext<'a> {
         let status = result.map_err(|e| self.exec_error(e, &shown, &tail))?;
         if opts.check && !status.success() {
             return Err(StageError::new(
-                format!("Command failed with {}: {shown}", status.describe()),
+                summary::command_failed(&shown, &status.describe(), &tail),
                 ErrorCode::CommandFailed,
                 json!({
                     "command": shown,
@@ -392,33 +444,43 @@ impl<'a> StageContext<'a> {
 
     fn exec_error(&self, e: ExecError, shown: &str, tail: &[String]) -> StageError {
         let details = json!({"command": shown, "output_tail": tail});
+        let label = summary::command_label(shown);
         match e {
             ExecError::Cancelled => StageError::stopped(),
             ExecError::Timeout(after) => StageError::new(
                 format!(
-                    "Command timed out after {:.1}s and was killed: {shown}",
+                    "`{label}` timed out after {:.1}s and was killed",
                     after.as_secs_f64()
                 ),
                 ErrorCode::Timeout,
                 json!({"command": shown, "timeout_seconds": after.as_secs_f64(), "output_tail": tail}),
             ),
             ExecError::Invalid(err) => StageError::new(
-                format!("Invalid command: {err}"),
+                format!("Invalid command `{label}`: {err}"),
                 ErrorCode::InvalidCommand,
                 details,
             ),
             ExecError::ConnectionLost(why) => StageError::new(
-                format!("Lost the connection to the server while running a command: {why}"),
+                summary::one_line(
+                    &format!("Lost the connection to the server while running `{label}`: {why}"),
+                    summary::MAX_SUMMARY,
+                ),
                 ErrorCode::ConnectionLost,
                 details,
             ),
             ExecError::Spawn(why) => StageError::new(
-                format!("The command could not be started: {why}"),
+                summary::one_line(
+                    &format!("`{label}` could not be started: {why}"),
+                    summary::MAX_SUMMARY,
+                ),
                 ErrorCode::CommandFailed,
                 details,
             ),
             ExecError::Input(why) => StageError::new(
-                format!("The command's input could not be read, so it was stopped: {why}"),
+                summary::one_line(
+                    &format!("The input of `{label}` could not be read, so it was stopped: {why}"),
+                    summary::MAX_SUMMARY,
+                ),
                 ErrorCode::Internal,
                 details,
             ),

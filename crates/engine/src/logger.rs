@@ -1,4 +1,5 @@
-//! A deployment's logger: every line is redacted, stamped with its stage, level, `data`,
+//! A deployment's logger: every line is redacted, cleared of NUL bytes (U+FFFD instead:
+//! PostgreSQL text cannot hold them), stamped with its stage, level, `data`,
 //! the deployment's status and progress, and appended to the durable writer.
 //!
 //! Appends do not wait for their commit (that would put a database round trip on every
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
+use paasportal_core::log::{value_without_nul, without_nul};
 use paasportal_core::redact::Redactor;
 use paasportal_core::{DeploymentStatus, LogLevel, NewLog, Stage};
 use paasportal_store::{LogWriter, Receipt, WriteError};
@@ -92,6 +94,7 @@ impl DeploymentLogger {
         mut data: Value,
     ) {
         self.redactor.redact_value(&mut data);
+        value_without_nul(&mut data);
         let (status, progress) = {
             let s = self.lock();
             (s.status, s.progress)
@@ -101,7 +104,7 @@ impl DeploymentLogger {
             deployment_id: self.deployment_id,
             timestamp: at,
             level,
-            message: self.redactor.redact(message),
+            message: without_nul(&self.redactor.redact(message)).into_owned(),
             step: stage.map(|s| s.id().to_owned()),
             data,
             status,

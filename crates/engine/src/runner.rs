@@ -13,10 +13,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use paasportal_core::deployment::format_total;
+use paasportal_core::deployment::{cancelled_message, canceller, format_total};
 use paasportal_core::diagnostics::{ErrorCode, Problem, code_data};
-use paasportal_core::redact::Redactor;
+use paasportal_core::redact::{MIN_SECRET_LEN, Redactor};
 use paasportal_core::stage::{CATALOGUE, progress_at, progress_percent};
+use paasportal_core::summary::{MAX_SUMMARY, one_line};
 use paasportal_core::{
     Deployment, DeploymentStatus, EnvironmentStatus, LogLevel, Stage, StepStatus,
 };
@@ -206,6 +207,22 @@ async fn run_stage(
         }
     };
     let secs = begin.elapsed().as_secs_f64();
+    let refused = state.logger.redactor().take_refused();
+    if refused > 0 {
+        state
+            .logger
+            .log(
+                LogLevel::Warning,
+                Some(stage),
+                &format!(
+                    "{refused} credential(s) used by this stage are shorter than {MIN_SECRET_LEN} characters: \
+                     they cannot be masked in this log without masking ordinary text, so they may appear in it; \
+                     use longer credentials"
+                ),
+                json!({"short_credentials": refused, "min_length": MIN_SECRET_LEN}),
+            )
+            .await;
+    }
     let done = if stage == Stage::Completed {
         100
     } else {
@@ -241,6 +258,7 @@ async fn run_stage(
             Ok(StageEnd::Stopped)
         }
         Err(e) if !stage.is_fatal() => {
+            let e = summarised(state, e);
             state
                 .steps
                 .finished(stage, StepStatus::Warning, now, secs, done);
@@ -261,6 +279,7 @@ async fn run_stage(
                 .steps
                 .finished(stage, StepStatus::Failed, now, secs, at_start);
             e.message = e.message.replacen("{duration}", &format!("{secs:.1}s"), 1);
+            let e = summarised(state, e);
             state
                 .logger
                 .log(
@@ -273,6 +292,26 @@ async fn run_stage(
             Ok(StageEnd::Failed(e))
         }
     }
+}
+
+/// The error with its message as one redacted line of at most [`MAX_SUMMARY`]
+/// characters (what `error_message` shows); a longer or multi-line message moves whole
+/// into `data.error_detail`. Redacted before it is cut, so no cut can split a secret.
+fn summarised(state: &RunState, mut e: StageError) -> StageError {
+    let full = state.logger.redactor().redact(&e.message);
+    let line = one_line(&full, MAX_SUMMARY);
+    if line != full {
+        e.data = match e.data {
+            Value::Object(mut m) => {
+                m.entry("error_detail").or_insert(json!(full));
+                Value::Object(m)
+            }
+            Value::Null => json!({"error_detail": full}),
+            other => json!({"details": other, "error_detail": full}),
+        };
+    }
+    e.message = line;
+    e
 }
 
 fn with_seconds(data: Value, secs: f64) -> Value {
@@ -334,13 +373,6 @@ async fn succeeded(
         Value::Null,
     )
     .await;
-    log.log(
-        LogLevel::Info,
-        Some(Stage::Completed),
-        &format!("Deployment completed! Total: {total}"),
-        Value::Null,
-    )
-    .await;
     Ok(Some(DeploymentStatus::Success))
 }
 
@@ -356,7 +388,7 @@ async fn failed(
     store
         .close_open_steps(id, StepStatus::Failed, Utc::now())
         .await?;
-    let message = state.logger.redactor().redact(&error.message);
+    let message = one_line(&state.logger.redactor().redact(&error.message), MAX_SUMMARY);
     let progress = state.logger.progress();
     let done = store
         .finish_claimed(
@@ -402,17 +434,19 @@ async fn stopped(
     let (status, message, data) = match &reason {
         StopReason::LeaseLost => return lost(state),
         StopReason::Cancelled { by } => {
-            let who = match by {
+            // By display name: every viewer of the project reads this line.
+            let name = match by {
                 Some(user) => match store.get_user(*user).await {
-                    Ok(u) => format!("{} ({})", u.name, u.email),
-                    Err(StoreError::NotFound) => format!("user {user}"),
+                    Ok(u) => Some(u.name),
+                    Err(StoreError::NotFound) => Some("a deleted user".to_owned()),
                     Err(e) => return Err(e),
                 },
-                None => "an administrator".to_owned(),
+                None => None,
             };
+            let who = canceller(name.as_deref());
             (
                 DeploymentStatus::Cancelled,
-                format!("Deployment cancelled by {who}"),
+                cancelled_message(&who),
                 code_data(
                     ErrorCode::Cancelled,
                     json!({"cancelled_by": by, "cancelled_by_name": who, "cancelled_during": stage.id()}),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::harness::{Harness, TestAuth, fast_config, messages};
 use paasportal_core::shell::ShellCommand;
-use paasportal_core::stage::CATALOGUE;
+use paasportal_core::stage::{CATALOGUE, progress_at, progress_of_steps};
 use paasportal_core::{
     DeploymentStatus, EnvironmentStatus, EventKind, LogLevel, Stage, StepStatus, TransportKind,
 };
@@ -54,6 +54,10 @@ both_backends!(
     a_lost_workers_deployment_is_failed,
     concurrency_is_bounded,
     a_failed_health_check_warns_with_the_containers_last_log_lines,
+    error_message_is_a_one_line_summary_and_the_command_stays_in_data,
+    output_with_nul_bytes_reaches_the_log_with_replacement_characters,
+    secrets_over_line_breaks_the_line_limit_and_wrapped_base64_are_masked,
+    a_cancel_during_a_registry_login_leaves_no_credentials_on_the_server,
 );
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -136,10 +140,21 @@ async fn a_pipeline_of_real_commands_succeeds(backend: TestBackend) {
     assert_eq!(infos[0], "Deployment created and queued");
     assert_eq!(infos[1], "Deploying Project ok (production)");
     assert_eq!(infos[2], format!("Instance UUID: {}", s.environment.id));
-    assert_eq!(infos[3], format!("Target server: {}", h.ssh.host));
+    assert_eq!(infos[3], "Target server: server-ok");
     assert!(infos[4].starts_with("Configuration loaded ("), "{infos:?}");
-    assert_eq!(infos[5], format!("Connecting to {}...", h.ssh.host));
-    assert!(infos[6].starts_with("Pinned the server's host key on first connection: SHA256:"));
+    assert_eq!(infos[5], "Connecting to server-ok...");
+    assert!(infos[6].starts_with("Pinned the server's host key on first connection"));
+    // Viewers of the project read these lines: no address, SSH user, port or host key.
+    let server_row = h.t.store.get_server(s.server.id).await.unwrap();
+    let everything = serde_json::to_string(&lines).unwrap();
+    for detail in [
+        h.ssh.host.clone(),
+        format!(":{}", h.ssh.port),
+        format!("{}@", s.server.ssh_user),
+        server_row.host_key_fingerprint.clone().unwrap(),
+    ] {
+        assert!(!everything.contains(&detail), "{detail} in the log");
+    }
     assert!(
         infos[7].starts_with("SSH connection established ("),
         "{infos:?}"
@@ -148,7 +163,17 @@ async fn a_pipeline_of_real_commands_succeeds(backend: TestBackend) {
     assert!(infos[9].starts_with("DNS setup skipped (0.0s): No DNS provider configured"));
     assert!(infos[10].starts_with("Deployment completed successfully! Total time: "));
     assert!(infos[10].ends_with(" min)"));
-    assert!(infos[11].starts_with("Deployment completed! Total: "));
+    assert_eq!(
+        infos.len(),
+        11,
+        "the closing line is logged once: {infos:#?}"
+    );
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.starts_with("Deployment completed"))
+            .count(),
+        1
+    );
     let debug_out = lines
         .iter()
         .find(|l| l.log.message == "creating the network")
@@ -212,10 +237,7 @@ async fn a_fatal_stage_fails_the_deployment(backend: TestBackend) {
     w.stop().await;
     assert_eq!(d.status, DeploymentStatus::Failed);
     let err = d.error_message.unwrap();
-    assert!(
-        err.starts_with("Command failed with exit code 7: "),
-        "{err}"
-    );
+    assert_eq!(err, "`echo` failed with exit code 7: network exists");
     assert_eq!(
         h.t.store
             .get_environment(s.environment.id)
@@ -254,6 +276,20 @@ async fn a_fatal_stage_fails_the_deployment(backend: TestBackend) {
     );
     assert_eq!(step_status(&steps, Stage::HealthCheck), StepStatus::Skipped);
     assert_eq!(step_status(&steps, Stage::Completed), StepStatus::Skipped);
+    // Progress counts the two stages reached and finished, and stays there.
+    let reached = progress_at(Stage::CreatingNetwork);
+    assert_eq!(reached, 12);
+    assert_eq!(
+        h.t.store.deployment_progress(d.id).await.unwrap(),
+        i64::from(reached)
+    );
+    assert_eq!(last.log.progress_percent, reached);
+    let from_steps = progress_of_steps(
+        steps
+            .iter()
+            .map(|st| (st.step.parse::<Stage>().unwrap(), st.status)),
+    );
+    assert_eq!(from_steps, reached);
     assert!(
         !messages(&lines)
             .iter()
@@ -307,7 +343,7 @@ async fn a_non_fatal_stage_warns_and_the_deployment_goes_on(backend: TestBackend
         warnings[0]
             .log
             .message
-            .starts_with("Command failed with exit code 1: ")
+            .starts_with("`echo` failed with exit code 1: no provider (")
     );
     assert!(
         warnings[0].log.message.ends_with("s)"),
@@ -318,7 +354,7 @@ async fn a_non_fatal_stage_warns_and_the_deployment_goes_on(backend: TestBackend
         warnings[1]
             .log
             .message
-            .starts_with("Command timed out after 0.8s and was killed")
+            .starts_with("`sleep` timed out after 0.8s and was killed")
     );
     assert_eq!(warnings[1].log.data["error_code"], "TIMEOUT");
     assert!(
@@ -366,7 +402,7 @@ async fn cancel_kills_the_command_in_flight_within_five_seconds(backend: TestBac
     assert_eq!(d.status, DeploymentStatus::Cancelled);
     assert_eq!(
         d.error_message.as_deref(),
-        Some("Deployment cancelled by Owner cancel (owner-cancel@example.com)")
+        Some("Deployment cancelled by Owner cancel")
     );
     // The remote command is gone within the same 5 s: ask the server over a fresh connection.
     let probe = paasportal_engine::transport::SshTransport::connect(
@@ -406,6 +442,12 @@ async fn cancel_kills_the_command_in_flight_within_five_seconds(backend: TestBac
                 .starts_with("Deployment cancelled by Owner cancel")
         })
         .expect("who cancelled is logged");
+    assert!(
+        !serde_json::to_string(&lines)
+            .unwrap()
+            .contains("owner-cancel@example.com"),
+        "the canceller is named by display name, never by e-mail"
+    );
     assert_eq!(cancel.log.level, LogLevel::Warning);
     assert_eq!(cancel.log.status, DeploymentStatus::Cancelled);
     assert_eq!(cancel.log.data["cancelled_by"], s.user.id.to_string());
@@ -513,7 +555,7 @@ async fn stage_timeouts_stop_a_hanging_stage(backend: TestBackend) {
     let err = d.error_message.unwrap();
     assert!(
         err == "Pulling Image timed out after 1.5s"
-            || err.starts_with("Command timed out after 1.5s"),
+            || err.starts_with("`sleep` timed out after 1.5s"),
         "{err}"
     );
     let lines = h.logs(d.id).await;
@@ -562,9 +604,15 @@ async fn connect_failure(
         .expect("an error line at connecting")
         .clone();
     assert_eq!(error.log.message, "Failed to connect to server via SSH");
-    assert_eq!(error.log.data["vm_ip"], h.ssh.host);
-    assert!(error.log.data["ssh_port"].as_u64().is_some());
-    assert!(error.log.data["troubleshooting"].as_array().unwrap().len() >= 4);
+    assert_eq!(error.log.data["server"], format!("server-{tag}"));
+    assert!(error.log.data.get("vm_ip").is_none());
+    assert!(error.log.data.get("ssh_port").is_none());
+    assert!(error.log.data.get("ssh_user").is_none());
+    let all = serde_json::to_string(&lines).unwrap();
+    assert!(!all.contains(&h.ssh.host), "the address in the log: {all}");
+    assert!(!all.contains(&format!(":{}", h.ssh.port)), "{all}");
+    assert!(!all.contains("SHA256:"), "a fingerprint in the log: {all}");
+    assert!(error.log.data["troubleshooting"].as_array().unwrap().len() >= 2);
     assert_eq!(
         h.t.store
             .get_environment(s.environment.id)
@@ -581,7 +629,12 @@ async fn wrong_password_is_an_auth_failure(backend: TestBackend) {
         connect_failure(backend, TestAuth::WrongPassword, "pw", async |_, _| {}).await;
     assert_eq!(error.log.data["error_code"], "AUTH_FAILED");
     assert_eq!(error.log.data["ssh_method"], "password");
-    assert_eq!(error.log.data["ssh_port"], h.ssh.port);
+    let steps = error.log.data["troubleshooting"].to_string();
+    assert!(
+        !steps.contains("id_rsa"),
+        "key advice for a password server: {steps}"
+    );
+    assert!(steps.contains("PasswordAuthentication"), "{steps}");
     let all = serde_json::to_string(&h.logs(d.id).await).unwrap();
     assert!(!all.contains("definitely-not-the-password"));
     h.close().await;
@@ -591,6 +644,9 @@ async fn wrong_key_is_an_auth_failure(backend: TestBackend) {
     let (h, error, _) = connect_failure(backend, TestAuth::WrongKey, "key", async |_, _| {}).await;
     assert_eq!(error.log.data["error_code"], "AUTH_FAILED");
     assert_eq!(error.log.data["ssh_method"], "key");
+    let steps = error.log.data["troubleshooting"].to_string();
+    assert!(steps.contains("authorized_keys"), "{steps}");
+    assert!(!steps.contains("PasswordAuthentication"), "{steps}");
     h.close().await;
 }
 
@@ -648,9 +704,8 @@ async fn a_changed_host_key_is_refused(backend: TestBackend) {
     assert_eq!(error.log.data["error_code"], "HOST_KEY_MISMATCH");
     let detail = error.log.data["error"].as_str().unwrap();
     assert_eq!(
-        detail.matches("SHA256:").count(),
-        2,
-        "names both fingerprints: {detail}"
+        detail, "the server presented a different host key than the one pinned on first connect",
+        "no fingerprint for viewers (they are in the operator's log)"
     );
     assert!(
         error.log.data["troubleshooting"][0]
@@ -678,7 +733,14 @@ async fn an_unreachable_port_is_connection_refused(backend: TestBackend) {
         .find(|l| l.log.level == LogLevel::Error)
         .unwrap();
     assert_eq!(error.log.data["error_code"], "CONNECTION_REFUSED");
-    assert_eq!(error.log.data["ssh_port"], port);
+    assert!(error.log.data.get("ssh_port").is_none());
+    let steps = error.log.data["troubleshooting"].to_string();
+    assert!(steps.contains("nc -vz SERVER_IP SSH_PORT"), "{steps}");
+    assert!(
+        !steps.contains(&port.to_string()),
+        "no port for viewers: {steps}"
+    );
+    assert!(!steps.contains("chmod"), "{steps}");
     h.close().await;
 }
 
@@ -978,5 +1040,253 @@ async fn a_failed_health_check_warns_with_the_containers_last_log_lines(backend:
     );
     let steps = h.t.store.list_steps(d.id).await.unwrap();
     assert_eq!(step_status(&steps, Stage::HealthCheck), StepStatus::Warning);
+    h.close().await;
+}
+
+/// A long command that fails the way `docker run` does for an image the server lacks,
+/// with no registry reachable: `error_message` names the cause in one short line; the
+/// command line and the output are in the ERROR line's `data`.
+async fn error_message_is_a_one_line_summary_and_the_command_stays_in_data(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("summary", TestAuth::Key).await;
+    let padding = "--env=X=".repeat(600);
+    let fail = ShellCommand::new("sh")
+        .arg("-c")
+        .arg(
+            "echo \"Unable to find image 'postgres:15' locally\" >&2; \
+             echo 'docker: Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host.' >&2; \
+             echo \"See 'docker run --help'.\" >&2; exit 125",
+        )
+        .arg(&padding);
+    let pipeline = base().with(
+        Stage::CreatingDatabase,
+        Script::new(vec![fail], "PostgreSQL container running"),
+    );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    let err = d.error_message.unwrap();
+    assert_eq!(
+        err,
+        "`sh` failed with exit code 125: Image postgres:15 is not on the server and no registry is reachable"
+    );
+    assert!(err.chars().count() <= 200);
+    let lines = h.logs(d.id).await;
+    let error = lines
+        .iter()
+        .find(|l| {
+            l.log.level == LogLevel::Error && l.log.step.as_deref() == Some("creating_database")
+        })
+        .unwrap();
+    assert_eq!(error.log.message, err);
+    assert!(
+        error.log.data["command"]
+            .as_str()
+            .unwrap()
+            .contains(&padding)
+    );
+    assert_eq!(error.log.data["exit_code"], 125);
+    assert_eq!(
+        error.log.data["output_tail"][0],
+        "Unable to find image 'postgres:15' locally"
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.log
+            .message
+            .starts_with("Deployment failed! Total time: ")
+    );
+    assert_eq!(last.log.data["error_message"], err.as_str());
+    for l in &lines {
+        assert!(
+            l.log.message.len() < 1000 || l.log.message.starts_with("$ "),
+            "a long line other than the command's own: {}",
+            l.log.message
+        );
+    }
+    h.close().await;
+}
+
+/// Command output holding NUL bytes (PostgreSQL text cannot store them) arrives with
+/// U+FFFD in their place, and takes no other line of its batch with it.
+async fn output_with_nul_bytes_reaches_the_log_with_replacement_characters(backend: TestBackend) {
+    let h = Harness::new(backend).await;
+    let s = h.seed("nul", TestAuth::Key).await;
+    let pipeline = base().with(
+        Stage::CreatingNetwork,
+        script(
+            "echo first; printf 'before\\000after\\n'; printf 'err\\000\\n' >&2; echo last",
+            "Network created",
+        ),
+    );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    let lines = h.logs(d.id).await;
+    let msgs = messages(&lines);
+    for want in ["first", "before\u{FFFD}after", "err\u{FFFD}", "last"] {
+        assert!(
+            msgs.iter().any(|m| m == want),
+            "{want:?} missing: {msgs:#?}"
+        );
+    }
+    assert!(msgs.iter().all(|m| !m.contains('\0')));
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("Deployment completed successfully!"))
+    );
+    h.close().await;
+}
+
+/// The server's password printed over two lines, over the cut of a line longer than
+/// 16 KiB, inside base64 wrapped at 76 columns, and as hex: no part of it a viewer could
+/// put back together reaches the log.
+async fn secrets_over_line_breaks_the_line_limit_and_wrapped_base64_are_masked(
+    backend: TestBackend,
+) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    let h = Harness::new(backend).await;
+    let s = h.seed("split", TestAuth::Password).await;
+    let pw = h.ssh.password.clone();
+    assert!(pw.len() >= 12);
+    // The command lines carry the password only base64-encoded (a form the redactor knows).
+    let decoded = format!("echo {} | base64 -d", STANDARD.encode(&pw));
+    let commands = vec![
+        // Two lines: its first half, then the rest.
+        ShellCommand::script(&format!("{decoded} | fold -w {}; echo", pw.len() / 2)),
+        // One line of 16 380 x's and the password: cut by the 16 KiB limit after 4 of its bytes.
+        ShellCommand::script(&format!(
+            "head -c 16380 /dev/zero | tr '\\0' x; {decoded}; echo"
+        )),
+        // Inside base64 wrapped at 76 columns, 100 bytes in.
+        ShellCommand::script(&format!(
+            "{{ head -c 100 /dev/zero | tr '\\0' y; {decoded}; head -c 100 /dev/zero | tr '\\0' z; }} | base64 -w 76"
+        )),
+        // Hex.
+        ShellCommand::script(&format!("{decoded} | od -An -tx1 | tr -d ' \\n'; echo")),
+    ];
+    let pipeline = base().with(
+        Stage::CreatingNetwork,
+        Script::new(commands, "Network created"),
+    );
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(d.status, DeploymentStatus::Success, "{:?}", d.error_message);
+    let lines = h.logs(d.id).await;
+    let output: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.log.level == LogLevel::Debug && !l.log.message.starts_with("$ "))
+        .map(|l| l.log.message.as_str())
+        .collect();
+    assert!(
+        output
+            .iter()
+            .any(|l| l.starts_with("xxxx") && l.len() > 16_000),
+        "the long line was logged (cut)"
+    );
+    let joined = output.concat();
+    let hex: String = pw.bytes().map(|b| format!("{b:02x}")).collect();
+    let skip = 2; // 100 bytes in: the password starts at offset 1 of a 3-byte group
+    let core = &pw.as_bytes()[skip..];
+    let core = STANDARD_NO_PAD.encode(&core[..core.len() - core.len() % 3]);
+    for (what, form) in [("password", pw.as_str()), ("hex", &hex), ("base64", &core)] {
+        assert!(
+            !joined.contains(form),
+            "the {what} form survived across lines: {output:#?}"
+        );
+    }
+    // No half of it either: each part of the password is masked where it stands.
+    let half = &pw[..pw.len() / 2];
+    assert!(!joined.contains(half), "{output:#?}");
+    assert!(joined.matches("***").count() >= 4, "{output:#?}");
+    h.close().await;
+}
+
+/// A registry login that hangs (its registry drops every packet) is cancelled: the
+/// one-off Docker configuration directory, which would hold the credentials, is removed
+/// all the same.
+async fn a_cancel_during_a_registry_login_leaves_no_credentials_on_the_server(
+    backend: TestBackend,
+) {
+    use paasportal_store::versions::NewOdooVersion;
+    let h = Harness::new(backend).await;
+    // A registry that accepts connections and never answers: the login hangs.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let version = format!("99.{}", backend as u8);
+    let _ =
+        h.t.store
+            .create_odoo_version(&NewOdooVersion {
+                version: version.clone(),
+                image: format!("127.0.0.1:{port}/paasportal/odoo:99"),
+                registry_username: Some("deployer".into()),
+                registry_password_enc: Some(h.secrets.seal("registry-password-123")),
+            })
+            .await;
+    let v = version.clone();
+    let s = h
+        .seed_with("login", TestAuth::Key, move |e| e.odoo_version = v)
+        .await;
+    let pipeline = base().with(Stage::PullingImage, paasportal_engine::stages::PullingImage);
+    let w = h.start_worker(h.engine(pipeline, fast_config()));
+    let login = h
+        .wait_for_line(s.deployment.id, LIMIT, |l| {
+            l.log.message.starts_with("$ docker") && l.log.message.contains("login")
+        })
+        .await;
+    let dir = login
+        .log
+        .message
+        .split('\'')
+        .find(|p| p.contains("paasportal-docker."))
+        .expect("the login names its configuration directory")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.t.store
+        .cancel_deployment(s.deployment.id, s.user.id)
+        .await
+        .unwrap();
+    let d = h.wait_finished(s.deployment.id, LIMIT).await;
+    w.stop().await;
+    assert_eq!(
+        d.status,
+        DeploymentStatus::Cancelled,
+        "{:?}",
+        d.error_message
+    );
+    let probe = paasportal_engine::transport::SshTransport::connect(
+        &h.ssh.key_target(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    use paasportal_engine::transport::Transport;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let limits = paasportal_engine::transport::ExecLimits {
+        timeout: Duration::from_secs(10),
+        cancel: Default::default(),
+    };
+    let check = ShellCommand::new("if [ -e")
+        .arg(&dir)
+        .raw("]; then echo left; else echo gone; fi");
+    probe.exec(&check, tx, &limits).await.unwrap();
+    let answer = rx.recv().await.unwrap().bytes;
+    probe.close().await;
+    holder.abort();
+    assert_eq!(
+        String::from_utf8_lossy(&answer),
+        "gone",
+        "{dir} (the registry credentials) left on the server after the cancel"
+    );
     h.close().await;
 }

@@ -149,6 +149,28 @@ async fn ssh_key_auth_streams_output_and_exit_codes() {
     t.close().await;
 }
 
+/// The test user's login shell is bash: commands still run under POSIX `sh`, so they
+/// mean the same whatever shell the server gives the deploy user.
+#[tokio::test]
+async fn ssh_commands_run_under_sh_whatever_the_login_shell() {
+    let t = connect_key().await;
+    let (r, lines) = run(&t, &ShellCommand::script("echo \"$0\"; cat /proc/$$/comm")).await;
+    assert!(r.unwrap().success());
+    let out = texts(&lines, OutputStream::Stdout);
+    assert_eq!(out, ["sh", "sh"], "{out:?}");
+    // Quotes inside the command survive the wrapping.
+    let cmd = ShellCommand::new("printf '%s|%s\\n'")
+        .arg("it's")
+        .arg("a \"b\" $HOME `x`");
+    let (r, lines) = run(&t, &cmd).await;
+    assert!(r.unwrap().success());
+    assert_eq!(
+        texts(&lines, OutputStream::Stdout),
+        ["it's|a \"b\" $HOME `x`"]
+    );
+    t.close().await;
+}
+
 #[tokio::test]
 async fn local_streams_output_and_exit_codes() {
     streams_lines_and_exit_codes(&LocalTransport::new()).await;

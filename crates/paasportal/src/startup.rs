@@ -49,18 +49,50 @@ pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Connects (retrying with backoff while unreachable) and migrates, or explains why not.
 pub async fn open_store(url: &str, opts: &ConnectOptions) -> anyhow::Result<Store> {
-    Store::open(url, opts).await.map_err(|e| match e {
+    let e = match Store::open(url, opts).await {
+        Ok(store) => return Ok(store),
+        Err(e) => e,
+    };
+    Err(match e {
         StoreError::InvalidUrl { url, reason } => anyhow!(
             "invalid database URL '{url}': {reason} (set PAASPORTAL_DATABASE_URL to sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB)"
         ),
         e @ StoreError::SchemaTooNew { .. } => anyhow!("{e}"),
-        e if e.is_unavailable() => anyhow!(
-            "cannot reach the database at {} after {} attempts: {e} (is it running? check PAASPORTAL_DATABASE_URL)",
-            redact_url(url),
-            opts.attempts
-        ),
+        e if e.is_unavailable() => {
+            // The pool reports "pool timed out" whatever kept it from connecting: ask the
+            // network what the cause is.
+            let cause = match unreachable_cause(url).await {
+                Some(cause) => cause,
+                None => e.to_string(),
+            };
+            anyhow!(
+                "cannot reach the database at {} after {} attempts: {cause} (is it running? check PAASPORTAL_DATABASE_URL)",
+                redact_url(url),
+                opts.attempts
+            )
+        }
         e => anyhow!("cannot open the database at {}: {e}", redact_url(url)),
     })
+}
+
+/// Why a PostgreSQL server's address cannot be reached ("connection refused", "no such
+/// host", …), or `None` when it accepts TCP connections (or the URL names no host).
+async fn unreachable_cause(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return None;
+    }
+    let host = parsed.host_str().filter(|h| !h.is_empty())?.to_owned();
+    let addr = format!("{host}:{}", parsed.port().unwrap_or(5432));
+    let connect = tokio::net::TcpStream::connect(addr.as_str());
+    match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Some(format!("connection refused by {addr}"))
+        }
+        Ok(Err(e)) => Some(format!("cannot connect to {addr}: {e}")),
+        Err(_) => Some(format!("connecting to {addr} timed out")),
+    }
 }
 
 /// Binds the listen address, explaining the usual failures.

@@ -1,5 +1,7 @@
 //! Process-wide log output.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -9,12 +11,22 @@ pub fn init(level: &str, format: LogFormat) -> anyhow::Result<()> {
     let filter = parse_filter(level)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(use_colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Pretty => builder.compact().init(),
     }
     Ok(())
+}
+
+/// Colour codes only for a terminal, and not when `NO_COLOR` is set (no-color.org): a
+/// file, a pipe or journald gets plain text.
+fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
@@ -37,7 +49,16 @@ fn parse_filter(level: &str) -> anyhow::Result<EnvFilter> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_filter;
+    use super::{parse_filter, use_colour};
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(false, None));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+    }
 
     #[test]
     fn levels_and_directives() {

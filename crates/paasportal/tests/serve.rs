@@ -44,6 +44,10 @@ fn refuse(args: &[&str], env: &[(&str, &str)]) -> String {
         !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
         "{stderr}"
     );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal: {stderr:?}"
+    );
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(
         errors.len(),
@@ -136,6 +140,11 @@ fn unreachable_database_retries_then_exits_2() {
         err.contains("cannot reach the database") && err.contains("attempts"),
         "{err}"
     );
+    assert!(
+        err.contains(&format!("connection refused by 127.0.0.1:{port}")),
+        "the cause, not the pool's timeout: {err}"
+    );
+    assert!(!err.contains("pool timed out"), "{err}");
     assert!(!err.contains("hunter2"), "the password is redacted: {err}");
     assert!(
         started.elapsed() >= Duration::from_secs(3),

@@ -7,6 +7,7 @@ pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod headers;
 pub mod membership;
 mod nul;
 pub mod openapi;
@@ -35,7 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .nest("/api/v1", api())
+        .merge(paasportal_console::router())
+        .fallback(fallback)
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(span_without_query))
         .with_state(state)
 }
@@ -48,6 +52,11 @@ fn api() -> Router<AppState> {
         .route("/auth/refresh", post(routes::auth::refresh))
         .route("/auth/logout", post(routes::auth::logout))
         .route("/auth/me", get(routes::auth::me))
+        .route(
+            "/auth/session",
+            post(routes::session::create).delete(routes::session::delete),
+        )
+        .route("/auth/session/refresh", post(routes::session::refresh))
         .route("/events/stream", get(routes::events::stream))
         .route("/events/ticket", post(routes::events::ticket))
         .route(
@@ -180,6 +189,15 @@ fn management() -> Router<AppState> {
                 .patch(environments::update)
                 .delete(environments::delete),
         )
+}
+
+/// Any other path: the web console's shell for its pages, `404 {"detail": …}` for the rest.
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match paasportal_console::shell(&method, &uri) {
+        Some(page) => page,
+        None => ApiError::not_found("Route").into_response(),
+    }
 }
 
 /// The request span: method and path only. Query strings may carry tokens and tickets,

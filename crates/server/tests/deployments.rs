@@ -13,6 +13,7 @@ on_both_backends!(
     detail_list_latest_and_stats_have_the_specs_fields,
     logs_filter_search_page_and_validate,
     progress_lists_every_stage_with_timing,
+    a_failed_deployment_reports_only_the_stages_it_reached,
     create_conflict_and_cancel,
     export_streams_every_format,
     trends_summarise_durations_and_stages,
@@ -215,7 +216,8 @@ async fn logs_filter_search_page_and_validate(app: TestApp) {
     assert_eq!(logs.len(), 101);
     assert_eq!(
         keys(&logs[1]),
-        spec_keys(r#"{"id":1,"level":1,"message":1,"timestamp":1,"step":1,"data":1}"#)
+        // The spec's keys plus `seq`, the line's stream id and paging anchor.
+        spec_keys(r#"{"id":1,"seq":1,"level":1,"message":1,"timestamp":1,"step":1,"data":1}"#)
     );
     assert_eq!(logs[0]["message"], "line 0 of the log");
     assert_eq!(logs[0]["data"], json!({"error_code": "AUTH_FAILED"}));
@@ -293,6 +295,66 @@ async fn logs_filter_search_page_and_validate(app: TestApp) {
         )
         .await;
     assert_eq!((st, b), (404, json!({"detail": "Deployment not found"})));
+}
+
+/// Failed at stage 2 of 17, the way the runner records it: `initializing` completed,
+/// `connecting` failed, everything after closed as `skipped`. Progress is what it was
+/// when `connecting` began (1 of 16 stages: 6 %), not 93 %.
+async fn a_failed_deployment_reports_only_the_stages_it_reached(app: TestApp) {
+    use paasportal_core::stage::{CATALOGUE, progress_at};
+    use paasportal_core::{Stage, StepStatus};
+    let (s, tok) = setup(&app, "fp").await;
+    let id = s.deployment.id;
+    let store = app.store();
+    store.start_deployment(id).await.unwrap();
+    let ids: Vec<&str> = CATALOGUE.iter().map(|i| i.id).collect();
+    store.init_steps(id, &ids).await.unwrap();
+    let now = chrono::Utc::now();
+    store
+        .start_step(id, "initializing", now, progress_at(Stage::Initializing))
+        .await
+        .unwrap();
+    let after_init = progress_at(Stage::Connecting);
+    store
+        .finish_step(
+            id,
+            "initializing",
+            StepStatus::Completed,
+            now,
+            0.1,
+            after_init,
+        )
+        .await
+        .unwrap();
+    store
+        .start_step(id, "connecting", now, after_init)
+        .await
+        .unwrap();
+    store
+        .finish_step(id, "connecting", StepStatus::Failed, now, 0.2, after_init)
+        .await
+        .unwrap();
+    store
+        .close_open_steps(id, StepStatus::Failed, now)
+        .await
+        .unwrap();
+    store
+        .finish_deployment(
+            id,
+            DeploymentStatus::Failed,
+            Some("Failed to connect to server via SSH"),
+        )
+        .await
+        .unwrap();
+
+    let (st, p) = app
+        .get(&format!("/api/v1/deployments/{id}/progress"), Some(&tok))
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["status"], "failed");
+    assert_eq!(p["steps"][1]["status"], "failed");
+    assert_eq!(p["steps"][2]["status"], "skipped");
+    assert_eq!(p["progress_percent"], 6, "{p}");
 }
 
 async fn progress_lists_every_stage_with_timing(app: TestApp) {
@@ -375,6 +437,23 @@ async fn create_conflict_and_cancel(app: TestApp) {
     assert_eq!((st, b), (200, json!({"message": "Deployment cancelled"})));
     let d = app.store().get_deployment(s.deployment.id).await.unwrap();
     assert_eq!(d.status, DeploymentStatus::Cancelled);
+    // The queued deployment never ran: one line says it was cancelled, by display name.
+    let (st, logs) = app
+        .get(
+            &format!("/api/v1/deployments/{}/logs", s.deployment.id),
+            Some(&tok),
+        )
+        .await;
+    assert_eq!(st, 200, "{logs}");
+    let lines = logs["logs"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_eq!(
+        lines[0]["message"],
+        format!("Deployment cancelled by {} before it started", s.user.name)
+    );
+    assert_eq!(lines[0]["level"], "warning");
+    assert_eq!(lines[0]["data"]["error_code"], "CANCELLED");
+    assert!(!logs.to_string().contains(&s.user.email));
     let (st, b) = app
         .post(
             &format!("/api/v1/deployments/{}/cancel", s.deployment.id),

@@ -52,8 +52,35 @@ pub struct LogQuery {
     pub level: Option<LogLevel>,
     /// Case-insensitive substring of the message.
     pub text: Option<String>,
+    /// Only the lines of this stage.
+    pub step: Option<String>,
+    /// Which part of the log: from the start (with `skip`), the end, or around a line.
+    pub window: LogWindow,
     pub skip: i64,
     pub limit: i64,
+}
+
+/// Where a page of a deployment's log starts. Pages around a line are keyset pages on the
+/// `(deployment_id, timestamp, seq)` index: a page deep inside a million-line log costs
+/// what the first one does, where `OFFSET` would read every line before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogWindow {
+    /// The first lines (after `skip`).
+    #[default]
+    Head,
+    /// The last `limit` lines.
+    Tail,
+    /// The `limit` lines just before the line with this `seq`.
+    Before(i64),
+    /// The `limit` lines just after the line with this `seq`.
+    After(i64),
+}
+
+impl LogWindow {
+    /// Read newest first (and reversed afterwards), to stop at `limit` from the end.
+    fn backwards(self) -> bool {
+        matches!(self, LogWindow::Tail | LogWindow::Before(_))
+    }
 }
 
 fn like_pattern(text: &str) -> String {
@@ -69,7 +96,7 @@ impl Store {
     pub async fn list_logs(&self, deployment_id: Uuid, q: &LogQuery) -> Result<Vec<LogRecord>> {
         let sql = format!("SELECT {LOG_COLUMNS} FROM {}", self.list_logs_sql(q));
         let pattern = q.text.as_deref().map(like_pattern);
-        let rows: Vec<LogRow> = with_db!(self.db(), p => {
+        let mut rows: Vec<LogRow> = with_db!(self.db(), p => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(deployment_id);
             if let Some(level) = q.level {
                 query = query.bind(level.as_str());
@@ -77,8 +104,17 @@ impl Store {
             if let Some(pattern) = &pattern {
                 query = query.bind(pattern.clone());
             }
+            if let Some(step) = &q.step {
+                query = query.bind(step.clone());
+            }
+            if let LogWindow::Before(seq) | LogWindow::After(seq) = q.window {
+                query = query.bind(seq);
+            }
             query.bind(q.limit).bind(q.skip).fetch_all(p).await
         })?;
+        if q.window.backwards() {
+            rows.reverse();
+        }
         rows.into_iter().map(LogRecord::try_from).collect()
     }
 
@@ -101,6 +137,12 @@ impl Store {
                 if let Some(pattern) = &pattern {
                     query = query.bind(pattern.clone());
                 }
+                if let Some(step) = &q.step {
+                    query = query.bind(step.clone());
+                }
+                if let LogWindow::Before(seq) | LogWindow::After(seq) = q.window {
+                    query = query.bind(seq);
+                }
                 query.bind(q.limit).bind(q.skip).fetch_all(p).await?
             }
             Db::Sqlite(p) => {
@@ -114,6 +156,12 @@ impl Store {
                 if let Some(pattern) = &pattern {
                     query = query.bind(pattern.clone());
                 }
+                if let Some(step) = &q.step {
+                    query = query.bind(step.clone());
+                }
+                if let LogWindow::Before(seq) | LogWindow::After(seq) = q.window {
+                    query = query.bind(seq);
+                }
                 let rows = query.bind(q.limit).bind(q.skip).fetch_all(p).await?;
                 rows.into_iter().map(|(_, _, _, detail)| detail).collect()
             }
@@ -121,7 +169,8 @@ impl Store {
     }
 
     /// `deployment_logs WHERE … ORDER BY … LIMIT … OFFSET …` for a [`LogQuery`], with
-    /// `$1` the deployment, then the level and pattern when present, then limit and skip.
+    /// `$1` the deployment, then the level, pattern, step and window's `seq` when present,
+    /// then limit and skip.
     fn list_logs_sql(&self, q: &LogQuery) -> String {
         let mut sql = String::from("deployment_logs WHERE deployment_id = $1");
         let mut n = 1;
@@ -137,8 +186,26 @@ impl Store {
             };
             sql.push_str(&format!(" AND message {op} ${n} ESCAPE '\\'"));
         }
+        if q.step.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND step = ${n}"));
+        }
+        if let LogWindow::Before(_) | LogWindow::After(_) = q.window {
+            n += 1;
+            let cmp = if q.window.backwards() { "<" } else { ">" };
+            // The whole index key on the left, so both engines range-scan the index.
+            sql.push_str(&format!(
+                " AND (deployment_id, timestamp, seq) {cmp} ($1, (SELECT timestamp FROM \
+                 deployment_logs WHERE seq = ${n} AND deployment_id = $1), ${n})"
+            ));
+        }
+        let order = if q.window.backwards() {
+            "timestamp DESC, seq DESC"
+        } else {
+            "timestamp, seq"
+        };
         sql.push_str(&format!(
-            " ORDER BY timestamp, seq LIMIT ${} OFFSET ${}",
+            " ORDER BY {order} LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         ));

@@ -8,7 +8,7 @@ use paasportal_core::{
     DeploymentStatus, LogLevel, NewEvent, NewLog, OrgRole, ProjectRole, StepStatus, Trigger,
 };
 use paasportal_store::history_import::{ImportedDeployment, ImportedStep};
-use paasportal_store::logs::LogQuery;
+use paasportal_store::logs::{LogQuery, LogWindow};
 use paasportal_store::writer::{Committed, NoSink};
 use paasportal_store::{ConnectOptions, LogWriter, Store, StoreError, WriterConfig};
 use paasportal_testkit::TestStore;
@@ -39,6 +39,7 @@ conformance!(
     deployment_versions_count_up_and_one_runs_at_a_time,
     writer_numbers_densely_in_order,
     logs_filter_search_and_page,
+    logs_keyset_windows,
     events_share_the_sequence,
     deleting_a_deployment_deletes_its_logs,
     access_follows_memberships,
@@ -211,6 +212,112 @@ async fn writer_numbers_densely_in_order(t: &TestStore) {
     }
 }
 
+async fn logs_keyset_windows(t: &TestStore) {
+    let s = seed(&t.store, "k").await;
+    let other = seed(&t.store, "k2").await;
+    let (w, task) = writer(&t.store);
+    for i in 0..40 {
+        let level = if i % 10 == 9 {
+            LogLevel::Error
+        } else {
+            LogLevel::Info
+        };
+        let mut l = line(s.deployment.id, i, level);
+        if i >= 20 {
+            l.step = Some("starting_container".into());
+        }
+        w.write(l).await.unwrap();
+        w.write(line(other.deployment.id, i, LogLevel::Info))
+            .await
+            .unwrap();
+    }
+    task.shutdown().await;
+    let page = |window, limit| LogQuery {
+        window,
+        limit,
+        ..Default::default()
+    };
+    let msgs = |rows: Vec<paasportal_core::LogRecord>| {
+        rows.into_iter().map(|r| r.log.message).collect::<Vec<_>>()
+    };
+    let dep = s.deployment.id;
+    let all = t
+        .store
+        .list_logs(dep, &page(LogWindow::Head, 100))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 40);
+    let seq = |i: usize| all[i].seq;
+
+    let tail = t
+        .store
+        .list_logs(dep, &page(LogWindow::Tail, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        msgs(tail),
+        ["line 37", "line 38", "line 39"],
+        "the end, in order"
+    );
+    let before = t
+        .store
+        .list_logs(dep, &page(LogWindow::Before(seq(10)), 4))
+        .await
+        .unwrap();
+    assert_eq!(msgs(before), ["line 6", "line 7", "line 8", "line 9"]);
+    let after = t
+        .store
+        .list_logs(dep, &page(LogWindow::After(seq(10)), 2))
+        .await
+        .unwrap();
+    assert_eq!(msgs(after), ["line 11", "line 12"]);
+    let first = t
+        .store
+        .list_logs(dep, &page(LogWindow::Before(seq(0)), 10))
+        .await
+        .unwrap();
+    assert!(first.is_empty(), "nothing before the first line");
+    let foreign = t
+        .store
+        .list_logs(other.deployment.id, &page(LogWindow::After(seq(0)), 10))
+        .await
+        .unwrap();
+    assert!(
+        foreign.is_empty(),
+        "a line of another deployment is no anchor"
+    );
+
+    let errors_before = t
+        .store
+        .list_logs(
+            dep,
+            &LogQuery {
+                level: Some(LogLevel::Error),
+                window: LogWindow::Before(seq(39)),
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(msgs(errors_before), ["line 19", "line 29"]);
+    let stage = t
+        .store
+        .list_logs(
+            dep,
+            &LogQuery {
+                step: Some("starting_container".into()),
+                window: LogWindow::Head,
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stage.len(), 20);
+    assert_eq!(stage[0].log.message, "line 20");
+}
+
 async fn logs_filter_search_and_page(t: &TestStore) {
     let s = seed(&t.store, "f").await;
     let (w, task) = writer(&t.store);
@@ -232,6 +339,7 @@ async fn logs_filter_search_and_page(t: &TestStore) {
         text: text.map(str::to_owned),
         skip,
         limit,
+        ..Default::default()
     };
     let all = t
         .store
@@ -530,6 +638,7 @@ async fn imported_history_feeds_stats_trends_and_plans(t: &TestStore) {
                 text: None,
                 skip: 0,
                 limit: 100,
+                ..Default::default()
             },
         )
         .await

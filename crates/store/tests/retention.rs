@@ -65,6 +65,7 @@ async fn old_lines_and_events_go_in_batches(backend: TestBackend) {
                 text: None,
                 skip: 0,
                 limit: 100,
+                ..Default::default()
             },
         )
         .await

@@ -43,7 +43,10 @@ impl StageHandler for Connecting {
             cx.set_transport(Arc::new(LocalTransport::new()));
             return Ok(StageOutcome::completed("Local transport ready"));
         }
-        cx.info(&format!("Connecting to {}...", server.ip)).await;
+        // Lines name the server, never its address, SSH user, port or host key: every
+        // viewer of the project reads them, and only the organization's admins may see
+        // the server. Those details go to the operator's log.
+        cx.info(&format!("Connecting to {}...", server.name)).await;
         let sealed = cx
             .store()
             .get_server_secrets(server.id)
@@ -51,10 +54,8 @@ impl StageHandler for Connecting {
             .map_err(internal)?;
         let auth = credentials::ssh_auth(server, &sealed, cx.secrets(), cx.redactor())?;
         let details = json!({
-            "vm_ip": server.ip,
-            "ssh_port": server.ssh_port,
+            "server": server.name,
             "ssh_method": auth.method(),
-            "ssh_user": server.ssh_user,
         });
         let target = SshTarget {
             host: server.ip.clone(),
@@ -68,8 +69,15 @@ impl StageHandler for Connecting {
             _ = cx.cancel_token().cancelled() => return Err(StageError::stopped()),
         };
         let transport = connect.map_err(|e| {
+            tracing::warn!(
+                deployment_id = %cx.deployment().id,
+                server_id = %server.id,
+                error_code = %e.code,
+                error = %e.message,
+                "SSH connection failed"
+            );
             let mut d = details.clone();
-            d["error"] = json!(e.message);
+            d["error"] = json!(e.public);
             StageError::problem(SSH_FAILED, Problem::SshConnection, e.code, d)
         })?;
         if sealed.host_key.is_none() {
@@ -78,15 +86,13 @@ impl StageHandler for Connecting {
                 .pin_host_key(server.id, &key.openssh, &key.fingerprint)
                 .await
                 .map_err(internal)?;
-            cx.log(
-                paasportal_core::LogLevel::Info,
-                &format!(
-                    "Pinned the server's host key on first connection: {}",
-                    key.fingerprint
-                ),
-                json!({"host_key_fingerprint": key.fingerprint}),
-            )
-            .await;
+            tracing::info!(
+                server_id = %server.id,
+                fingerprint = %key.fingerprint,
+                "pinned the server's host key on first connection"
+            );
+            cx.info("Pinned the server's host key on first connection (its fingerprint is in Server Settings)")
+                .await;
         }
         cx.set_transport(Arc::new(transport));
         Ok(StageOutcome::completed("SSH connection established"))

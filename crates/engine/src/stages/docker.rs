@@ -52,6 +52,19 @@ pub async fn probe(cx: &StageContext<'_>, argv: &[String]) -> Result<CommandOutp
     .await
 }
 
+/// Runs `argv` as a clean-up: also while the deployment is being cancelled or stopped
+/// (a cancel must not leave credentials on the server); its failure is only logged.
+pub async fn cleanup(cx: &StageContext<'_>, argv: &[String]) {
+    let opts = RunOptions {
+        check: false,
+        survive_stop: true,
+        ..Default::default()
+    };
+    if let Err(e) = cx.run_with(&command(argv).raw("2>&1"), opts).await {
+        tracing::warn!(deployment_id = %cx.deployment().id, error = %e, "clean-up command failed");
+    }
+}
+
 /// A container's state: `None` when it does not exist, else `running`, `exited`, ….
 pub async fn container_state(
     cx: &StageContext<'_>,

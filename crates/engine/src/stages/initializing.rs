@@ -28,7 +28,9 @@ impl StageHandler for Initializing {
         cx.info(&format!("Deploying {} ({})", cx.project().name, env.name))
             .await;
         cx.info(&format!("Instance UUID: {}", env.id)).await;
-        cx.info(&format!("Target server: {}", cx.server().ip)).await;
+        // By name: the address is for those who may see the server.
+        cx.info(&format!("Target server: {}", cx.server().name))
+            .await;
         let version = match cx.store().get_odoo_version(&env.odoo_version).await {
             Ok(v) => v,
             Err(StoreError::NotFound) => {

@@ -39,6 +39,7 @@ const QUIET: RunOptions = RunOptions {
     check: false,
     log_output: false,
     log_command: true,
+    survive_stop: false,
 };
 
 /// `{env_dir}/deps-image`: the file naming the environment's dependency image.

@@ -148,6 +148,7 @@ async fn pull_with_login(
         pull(cx, name, Some(&dir)).await
     }
     .await;
-    let _ = docker::probe(cx, &image::config_dir_remove(&dir)).await;
+    // Also when the login or the pull was cancelled: the directory holds credentials.
+    docker::cleanup(cx, &image::config_dir_remove(&dir)).await;
     result
 }

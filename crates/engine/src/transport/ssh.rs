@@ -106,19 +106,32 @@ impl HostKey {
 }
 
 /// Why a connection could not be made, with the spec's `error_code`.
+///
+/// `message` names the address, the SSH user and host-key fingerprints, for those who
+/// may see the server (the operator's log); `public` says the same without them, for
+/// the deployment's log, which every viewer of the project reads.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct SshConnectError {
     pub code: ErrorCode,
     pub message: String,
+    pub public: String,
 }
 
 impl SshConnectError {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let message = message.into();
         SshConnectError {
             code,
-            message: message.into(),
+            public: message.clone(),
+            message,
         }
+    }
+
+    /// The same error with `public` as its text without server details.
+    fn public(mut self, public: impl Into<String>) -> Self {
+        self.public = public.into();
+        self
     }
 }
 
@@ -170,15 +183,15 @@ impl SshTransport {
         let deadline = Instant::now() + opts.connect_timeout;
         let label = format!("{}@{}:{}", target.user, target.host, target.port);
         let timed_out = |what: &str| {
+            let secs = opts.connect_timeout.as_secs_f64();
             SshConnectError::new(
                 ErrorCode::Timeout,
                 format!(
-                    "{what} {}:{} timed out after {:.1}s",
-                    target.host,
-                    target.port,
-                    opts.connect_timeout.as_secs_f64()
+                    "{what} {}:{} timed out after {secs:.1}s",
+                    target.host, target.port,
                 ),
             )
+            .public(format!("{what} the server timed out after {secs:.1}s"))
         };
         let key = match &target.auth {
             SshAuth::Key {
@@ -196,6 +209,7 @@ impl SshTransport {
                         target.host, target.port
                     ),
                 )
+                .public(format!("the pinned host key cannot be read: {e}"))
             })?),
             None => None,
         };
@@ -239,6 +253,9 @@ impl SshTransport {
                                 HostKey::of(&seen).fingerprint
                             ),
                         )
+                        .public(
+                            "the server presented a different host key than the one pinned on first connect",
+                        )
                     }
                     _ => SshConnectError::new(
                         ErrorCode::SshProtocol,
@@ -246,7 +263,8 @@ impl SshTransport {
                             "SSH handshake with {}:{} failed: {e}",
                             target.host, target.port
                         ),
-                    ),
+                    )
+                    .public(format!("the SSH handshake failed: {e}")),
                 });
             }
         };
@@ -290,16 +308,18 @@ impl SshTransport {
                     ErrorCode::SshProtocol,
                     format!("SSH authentication with {label} failed: {e}"),
                 )
+                .public(format!("SSH authentication failed: {e}"))
             })?;
         if !result.success() {
+            let method = target.auth.method();
             return Err(SshConnectError::new(
                 ErrorCode::AuthFailed,
                 format!(
-                    "the server refused {} authentication as {}",
-                    target.auth.method(),
+                    "the server refused {method} authentication as {}",
                     target.user
                 ),
-            ));
+            )
+            .public(format!("the server refused {method} authentication")));
         }
         Ok(SshTransport {
             handle,
@@ -343,6 +363,16 @@ fn tcp_error(host: &str, port: u16, e: &std::io::Error) -> SshConnectError {
         _ => ErrorCode::HostUnreachable,
     };
     SshConnectError::new(code, format!("cannot connect to {host}:{port}: {e}"))
+        .public(format!("cannot connect to the server: {e}"))
+}
+
+/// What the server's login shell is asked to run: `exec sh -c '…'`, so every command
+/// runs under POSIX `sh` whatever the deploy user's login shell is (bash, zsh, fish), in
+/// the same process (the login shell replaces itself), so a kill still reaches it.
+fn remote_line(cmd: &ShellCommand) -> Vec<u8> {
+    let mut line = b"exec sh -c ".to_vec();
+    line.extend_from_slice(&paasportal_core::shell::quote(cmd.as_bytes()));
+    line
 }
 
 /// How long a kill waits for the server to confirm the command ended.
@@ -396,7 +426,7 @@ impl Transport for SshTransport {
         };
         let (mut read, write) = channel.split();
         write
-            .exec(true, cmd.as_bytes())
+            .exec(true, remote_line(cmd))
             .await
             .map_err(|e| ExecError::ConnectionLost(e.to_string()))?;
         // Stdin, then EOF: a command reading it sees the whole input and its end. It is

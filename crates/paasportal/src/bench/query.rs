@@ -164,6 +164,7 @@ async fn plans(database_url: &str, deployment: Uuid) -> anyhow::Result<serde_jso
             text: None,
             skip: 0,
             limit,
+            ..Default::default()
         };
         let plan = store.explain_list_logs(deployment, &q).await?;
         eprintln!("plan of {name}:\n  {}", plan.join("\n  "));

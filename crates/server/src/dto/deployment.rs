@@ -106,6 +106,11 @@ impl From<Deployment> for DeploymentListItem {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogOut {
     pub id: Uuid,
+    /// The line's place in the global sequence: its event id on the streams, and the
+    /// anchor of `before_seq` / `after_seq`. Always sent; not required of documents
+    /// written to the spec (its examples have no `seq`).
+    #[schema(required = false)]
+    pub seq: i64,
     pub level: LogLevel,
     pub message: String,
     pub timestamp: DateTime<Utc>,
@@ -119,6 +124,7 @@ impl From<LogRecord> for LogOut {
         let l = r.log;
         LogOut {
             id: l.id,
+            seq: r.seq,
             level: l.level,
             message: l.message,
             timestamp: l.timestamp,
@@ -252,6 +258,14 @@ pub struct LogsQuery {
     pub limit: Option<i64>,
     /// Case-insensitive text search across messages.
     pub q: Option<String>,
+    /// Only the lines of this stage (an id of the stage catalogue, e.g. `pulling_image`).
+    pub step: Option<String>,
+    /// The last `limit` lines instead of the first ones.
+    pub tail: Option<bool>,
+    /// The `limit` lines just before the line with this `seq`.
+    pub before_seq: Option<i64>,
+    /// The `limit` lines just after the line with this `seq`.
+    pub after_seq: Option<i64>,
 }
 
 /// Query of the deployment list.

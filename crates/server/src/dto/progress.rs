@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use paasportal_core::stage::{CATALOGUE, WORKING_STAGES, progress_percent};
-use paasportal_core::{Deployment, DeploymentStatus, DeploymentStep};
+use paasportal_core::stage::{CATALOGUE, progress_of_steps};
+use paasportal_core::{Deployment, DeploymentStatus, DeploymentStep, StepStatus};
 use paasportal_store::history::ProgressInputs;
 
 use super::deployment::{ProgressOut, StepLog, StepOut};
@@ -37,8 +37,8 @@ pub fn build(d: &Deployment, inputs: ProgressInputs) -> ProgressOut {
     });
 
     let mut steps = Vec::with_capacity(CATALOGUE.len());
-    let mut finished_working = 0;
-    for (i, info) in CATALOGUE.iter().enumerate() {
+    let mut statuses = Vec::with_capacity(CATALOGUE.len());
+    for info in CATALOGUE.iter() {
         let step_logs = logs.remove(info.id).unwrap_or_default();
         let row = rows.get(info.id);
         let status = match row {
@@ -51,8 +51,8 @@ pub fn build(d: &Deployment, inputs: ProgressInputs) -> ProgressOut {
                 current.as_deref(),
             ),
         };
-        if i < WORKING_STAGES && !matches!(status.as_str(), "pending" | "running" | "failed") {
-            finished_working += 1;
+        if let Ok(st) = status.parse::<StepStatus>() {
+            statuses.push((info.stage, st));
         }
         steps.push(StepOut {
             id: info.id.to_owned(),
@@ -66,10 +66,13 @@ pub fn build(d: &Deployment, inputs: ProgressInputs) -> ProgressOut {
             duration_seconds: row.and_then(|r| r.duration_seconds),
         });
     }
+    // Only stages the run reached count (a run that failed at its second stage is not at
+    // 93 % because the runner closed the rest as skipped); the stored percent may be ahead
+    // of the step rows, which are written off the run's critical path.
     let percent = if d.status == DeploymentStatus::Success {
         100
     } else {
-        (inputs.progress_percent.clamp(0, 100) as u8).max(progress_percent(finished_working))
+        (inputs.progress_percent.clamp(0, 100) as u8).max(progress_of_steps(statuses))
     };
     ProgressOut {
         deployment_id: d.id,

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use paasportal_core::deployment::{cancelled_before_start_message, canceller};
+use paasportal_core::diagnostics::{ErrorCode, code_data};
 use paasportal_core::stage::CATALOGUE;
-use paasportal_core::{DeploymentStatus, LogLevel, Permission, Trigger};
+use paasportal_core::{DeploymentStatus, LogLevel, NewLog, Permission, Stage, Trigger};
 use paasportal_store::history::{CancelOutcome, DeploymentFilter, Visibility};
-use paasportal_store::logs::LogQuery;
+use paasportal_store::logs::{LogQuery, LogWindow};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -105,9 +107,32 @@ pub async fn logs(
         Some(t) if t.is_empty() => None,
         other => other,
     };
+    let step = match q.step.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            s.parse::<Stage>()
+                .map_err(|e| unprocessable("step", e.to_string()))?
+                .id()
+                .to_owned(),
+        ),
+    };
+    let window = match (q.tail.unwrap_or(false), q.before_seq, q.after_seq) {
+        (false, None, None) => LogWindow::Head,
+        (true, None, None) => LogWindow::Tail,
+        (false, Some(seq), None) => LogWindow::Before(seq),
+        (false, None, Some(seq)) => LogWindow::After(seq),
+        _ => {
+            return Err(unprocessable(
+                "before_seq",
+                "use at most one of tail, before_seq and after_seq",
+            ));
+        }
+    };
     let query = LogQuery {
         level,
         text,
+        step,
+        window,
         skip,
         limit,
     };
@@ -357,6 +382,7 @@ pub async fn cancel(
     match state.store.cancel_deployment(id, user.user_id).await? {
         CancelOutcome::Cancelled(_) => {
             tracing::info!(deployment_id = %id, "pending deployment cancelled");
+            log_cancelled_before_start(&state, id, user.user_id).await;
         }
         CancelOutcome::Requested(_) => {
             tracing::info!(deployment_id = %id, "cancellation requested");
@@ -370,6 +396,33 @@ pub async fn cancel(
     Ok(Json(MessageOut {
         message: "Deployment cancelled".into(),
     }))
+}
+
+/// The one line of a deployment cancelled in the queue: no worker ever ran it, so this
+/// says that it was cancelled and by whom (display name: viewers read it). The cancel is
+/// already stored; a line that cannot be written is reported, not turned into an error.
+async fn log_cancelled_before_start(state: &AppState, id: Uuid, by: Uuid) {
+    let name = match state.store.get_user(by).await {
+        Ok(u) => Some(u.name),
+        Err(e) => {
+            tracing::warn!(deployment_id = %id, error = %e, "canceller not found");
+            None
+        }
+    };
+    let who = canceller(name.as_deref());
+    let mut line = NewLog::now(id, LogLevel::Warning, cancelled_before_start_message(&who));
+    line.status = DeploymentStatus::Cancelled;
+    line.data = code_data(
+        ErrorCode::Cancelled,
+        serde_json::json!({"cancelled_by": by, "cancelled_by_name": who, "cancelled_during": "pending"}),
+    );
+    let written = match state.writer.append(line).await {
+        Ok(receipt) => receipt.await.map(|_| ()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!(deployment_id = %id, error = %e, "the cancel line was not written");
+    }
 }
 
 #[cfg(test)]

@@ -226,6 +226,7 @@ mod tests {
     fn line(msg: &str) -> LogOut {
         LogOut {
             id: Uuid::nil(),
+            seq: 1,
             level: LogLevel::Info,
             message: msg.into(),
             timestamp: "2025-01-08T14:32:15Z".parse().unwrap(),

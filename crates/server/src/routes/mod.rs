@@ -11,5 +11,6 @@ pub mod organizations;
 pub mod projects;
 pub mod repositories;
 pub mod servers;
+pub mod session;
 pub mod users;
 pub mod versions;
