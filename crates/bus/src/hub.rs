@@ -205,8 +205,12 @@ impl Hub {
             }
             return Ok((out, reached));
         }
-        let end = upto.min(after + CHUNK);
+        let end = upto.min(after.saturating_add(CHUNK));
         let entries = self.store.entries_between(after, end).await?;
+        if entries.is_empty() && end < upto {
+            // An empty stretch (ids never used, or deleted): jump to where entries are.
+            return Ok((Vec::new(), self.store.skip_empty(end, upto, CHUNK).await?));
+        }
         let mut out = Vec::new();
         for f in self.frames(&entries).await? {
             if filter.admits(&f) {

@@ -120,6 +120,11 @@ pub struct ServeArgs {
     /// Domain under which environments are served as `{subdomain}.{apps_domain}`.
     #[arg(long, env = "PAASPORTAL_APPS_DOMAIN", default_value = "apps.localhost")]
     pub apps_domain: String,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// `X-Forwarded-For` names the client for login throttling [default: none: the header
+    /// is ignored]
+    #[arg(long, env = "PAASPORTAL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<paasportal_server::client_addr::IpRange>,
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Run a deployment worker in this process (`false` to leave deployments to

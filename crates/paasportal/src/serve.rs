@@ -79,18 +79,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     let (stop_retention, retention_stopped) = tokio::sync::watch::channel(false);
-    let retention_task = match retention_days {
-        Some(days) => Some(tokio::spawn(retention::run(
-            store.clone(),
-            days,
-            args.log_retention_at,
-            retention_stopped,
-        ))),
-        None => {
-            tracing::info!("log retention not configured: deployment logs are kept forever");
-            None
-        }
-    };
+    let retention_task = tokio::spawn(retention::run(
+        store.clone(),
+        retention_days,
+        args.log_retention_at,
+        retention_stopped,
+    ));
     let state = AppState::new(
         store.clone(),
         writer,
@@ -98,6 +92,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             body_limit_bytes: args.body_limit_bytes,
             sse_keepalive: Duration::from_secs(args.sse_keepalive_secs),
             apps_domain: args.apps_domain.clone(),
+            trusted_proxies: args.trusted_proxies.clone(),
         },
         auth,
         secrets,
@@ -108,9 +103,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("paasportal listening on http://{addr}");
     paasportal_server::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_retention.send(true);
-    if let Some(task) = retention_task {
-        let _ = task.await;
-    }
+    let _ = retention_task.await;
     if let Some(task) = worker_task {
         tracing::info!("shutting down: stopping the deployment worker");
         let _ = stop_worker.send(true);

@@ -6,15 +6,41 @@ use anyhow::anyhow;
 use paasportal_store::db::redact_url;
 use paasportal_store::{ConnectOptions, Store, StoreError};
 
-/// Creates the data directory if needed and proves it is writable.
+/// Makes every file this process creates private to its user (umask 077): the SQLite
+/// database and its `-wal`/`-shm` files, generated keys, lock files.
+pub fn private_files() {
+    // SAFETY: umask only swaps the process's file-mode creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Creates the data directory if needed (0700), tightens what an older version left
+/// readable to others in it (files to 0600), and proves it is writable.
 pub fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let fail = |e: std::io::Error| {
         anyhow!(
             "data directory {} is not writable: {e} (set PAASPORTAL_DATA_DIR or --data-dir to a writable directory)",
             dir.display()
         )
     };
+    private_files();
     std::fs::create_dir_all(dir).map_err(fail)?;
+    let private = |path: &Path, mode: u32| {
+        if let Ok(meta) = std::fs::symlink_metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+            && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot make private");
+        }
+    };
+    private(dir, 0o700);
+    for entry in std::fs::read_dir(dir).map_err(fail)?.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            private(&entry.path(), 0o600);
+        }
+    }
     let probe = dir.join(format!(".write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;

@@ -205,3 +205,47 @@ fn postgres_backend_serves_too() {
     let (status, _) = s.terminate();
     assert!(status.success());
 }
+
+/// The data directory is 0700 and everything `serve` writes in it 0600 (the database,
+/// its `-wal`/`-shm` files, the keys), also when an older version left them readable.
+#[test]
+fn control_plane_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("left-over.txt"), "x").unwrap();
+    std::fs::set_permissions(
+        dir.join("left-over.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let mut s = Served::start(&dir, &[]);
+    s.wait_for("paasportal serving");
+    assert_eq!(s.get("/readyz").0, 200);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            files.push(entry.file_name().to_string_lossy().into_owned());
+            assert_eq!(mode(&entry.path()), 0o600, "{}", entry.path().display());
+        }
+    }
+    for name in [
+        "paasportal.db",
+        "paasportal.db-wal",
+        "paasportal.db-shm",
+        "master.key",
+        "left-over.txt",
+    ] {
+        assert!(
+            files.iter().any(|f| f == name),
+            "{name} missing from {files:?}"
+        );
+    }
+    let (status, _) = s.terminate();
+    assert!(status.success());
+}

@@ -4,8 +4,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use paasportal_store::StoreError;
+use paasportal_store::{StoreError, WriteError};
 use serde_json::{Value, json};
+
+/// Seconds a client is asked to wait after the database was busy.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 /// An API failure.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,14 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503: the database had no room for the change, which was not stored.
+    #[error(
+        "The database is out of disk space: the change was not stored. Free disk space on the server and try again."
+    )]
+    StorageFull(String),
+    /// 503 with `Retry-After`: the database stayed locked past its busy timeout.
+    #[error("The database is busy: the request was not carried out. Try again shortly.")]
+    Busy(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,7 +70,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StorageFull(_) | ApiError::Busy(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +104,14 @@ impl IntoResponse for ApiError {
                 tracing::warn!(%cause, "dependency unavailable");
                 json!({ "detail": "Service temporarily unavailable" })
             }
+            ApiError::StorageFull(cause) => {
+                tracing::error!(%cause, "write refused: the database is out of disk space");
+                json!({ "detail": self.to_string() })
+            }
+            ApiError::Busy(cause) => {
+                tracing::warn!(%cause, "the database is busy");
+                json!({ "detail": self.to_string() })
+            }
             other => json!({ "detail": other.to_string() }),
         };
         let mut resp = (status, Json(body)).into_response();
@@ -100,9 +121,16 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            resp.headers_mut()
-                .insert("retry-after", retry_after_secs.into());
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => {
+                resp.headers_mut()
+                    .insert("retry-after", retry_after_secs.into());
+            }
+            ApiError::Busy(_) => {
+                resp.headers_mut()
+                    .insert("retry-after", BUSY_RETRY_AFTER_SECS.into());
+            }
+            _ => {}
         }
         resp
     }
@@ -120,8 +148,22 @@ impl From<StoreError> for ApiError {
                 detail: "Environment already has a deployment in progress".into(),
                 data: json!({ "deployment_id": id }),
             },
+            StoreError::Full(e) => ApiError::StorageFull(e.to_string()),
+            StoreError::Busy(e) => ApiError::Busy(e.to_string()),
             e if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
             e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Full(cause) => ApiError::StorageFull(cause),
+            WriteError::Refused(cause) => ApiError::Internal(cause),
+            e @ (WriteError::Closed | WriteError::Database(_)) => {
+                ApiError::Unavailable(e.to_string())
+            }
         }
     }
 }

@@ -3,11 +3,13 @@
 mod accept;
 pub mod auth;
 pub mod authz;
+pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
 mod headers;
 pub mod membership;
+mod nul;
 pub mod openapi;
 mod rewind;
 pub mod routes;
@@ -102,6 +104,12 @@ fn api() -> Router<AppState> {
             "/environments/{environment_id}/admin-password/reveal",
             post(routes::admin_password::reveal),
         )
+        .fallback(no_such_route)
+}
+
+/// An unknown path under `/api/v1`: a JSON 404 like every other API error.
+async fn no_such_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("No API endpoint at {}", uri.path()))
 }
 
 /// Users, organizations, projects, servers, Odoo versions, repositories, environments.

@@ -18,6 +18,8 @@ pub struct ServerConfig {
     pub sse_keepalive: Duration,
     /// Domain under which environments get their `{subdomain}.{apps_domain}` host name.
     pub apps_domain: String,
+    /// Proxies whose `X-Forwarded-For` names the client (for login throttling).
+    pub trusted_proxies: Vec<crate::client_addr::IpRange>,
 }
 
 impl Default for ServerConfig {
@@ -26,6 +28,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 1024 * 1024,
             sse_keepalive: Duration::from_secs(30),
             apps_domain: "apps.localhost".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

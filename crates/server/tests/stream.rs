@@ -721,3 +721,294 @@ async fn lean_stream_connections_and_shutdown() {
     .await;
     assert!(closed.is_ok(), "the stream stayed open after shutdown");
 }
+
+/// A portal admin (no memberships) with a user to act on and an HTTP client.
+async fn admin(t: &TestStore, tag: &str) -> paasportal_core::User {
+    t.store
+        .create_user(&paasportal_store::users::NewUser {
+            email: format!("admin-{tag}@example.com"),
+            name: format!("Admin {tag}"),
+            password_hash: "not-a-real-hash".into(),
+            is_portal_admin: true,
+        })
+        .await
+        .unwrap()
+}
+
+async fn api(
+    r: &Replica,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> u16 {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", r.base))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// Reads until `permissions_changed` arrives, within 1 s of `since`.
+async fn permissions_changed_within_a_second(c: &mut Client, since: std::time::Instant) {
+    loop {
+        let left = Duration::from_secs(1).saturating_sub(since.elapsed());
+        match c.next(left).await {
+            Some(e) if e.event == "permissions_changed" => return,
+            Some(_) => {}
+            None => panic!("no permissions_changed within 1 s"),
+        }
+    }
+}
+
+/// The stream ends (the server closes it) within 1 s of `since`.
+async fn ends_within_a_second(c: &mut Client, since: std::time::Instant) {
+    loop {
+        let left = Duration::from_secs(1).saturating_sub(since.elapsed());
+        match tokio::time::timeout(left, c.body.next()).await {
+            Ok(None) | Ok(Some(Err(_))) => return,
+            Ok(Some(Ok(chunk))) => {
+                let text = String::from_utf8_lossy(&chunk);
+                assert!(
+                    !text.contains("deployment_progress"),
+                    "a frame after access was lost: {text}"
+                );
+            }
+            Err(_) => panic!("the stream is still open 1 s after access was lost"),
+        }
+    }
+}
+
+/// Nothing of `dep` reaches `c` any more.
+async fn sees_nothing_of(c: &mut Client, r: &Replica, dep: Uuid) {
+    write_lines(&r.writer, dep, 100..103).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(800), async {
+        while let Some(e) = c.next(Duration::from_millis(800)).await {
+            assert_ne!(
+                e.event, "deployment_progress",
+                "a frame after access was lost"
+            );
+        }
+    })
+    .await;
+    let _ = quiet;
+}
+
+/// Demoting a portal admin narrows their open stream at once.
+async fn demoted_admin_loses_the_stream(backend: TestBackend) {
+    let t = TestStore::new(backend).await;
+    let r = Replica::start(&t.store, None, HubConfig::default()).await;
+    let s = seed(&t.store, "demote").await;
+    let boss = admin(&t, "boss").await;
+    let demoted = admin(&t, "demoted").await;
+    let url = format!(
+        "{}/api/v1/events/stream?token={}",
+        r.base,
+        r.token(demoted.id)
+    );
+    let mut c = Client::open(&url, None).await;
+    let seen = write_lines(&r.writer, s.deployment.id, 0..2).await;
+    assert_lines(&c.take(2).await, &seen, 0);
+
+    let status = api(
+        &r,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/users/{}", demoted.id),
+        &r.token(boss.id),
+        Some(serde_json::json!({"is_portal_admin": false})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    permissions_changed_within_a_second(&mut c, std::time::Instant::now()).await;
+    sees_nothing_of(&mut c, &r, s.deployment.id).await;
+}
+
+/// Deleting a user ends their open streams within a second.
+async fn deleted_user_loses_the_stream(backend: TestBackend) {
+    let t = TestStore::new(backend).await;
+    let r = Replica::start(&t.store, None, HubConfig::default()).await;
+    let s = seed(&t.store, "deleted").await;
+    member(&t.store, &s).await;
+    let boss = admin(&t, "boss").await;
+    let url = format!(
+        "{}/api/v1/events/stream?token={}",
+        r.base,
+        r.token(s.user.id)
+    );
+    let mut c = Client::open(&url, None).await;
+    let logs_url = format!(
+        "{}/api/v1/deployments/{}/logs/stream?token={}",
+        r.base,
+        s.deployment.id,
+        r.token(s.user.id)
+    );
+    let mut logs = Client::open(&logs_url, None).await;
+    let seen = write_lines(&r.writer, s.deployment.id, 0..2).await;
+    assert_lines(&c.take(2).await, &seen, 0);
+    assert_lines(&logs.take(2).await, &seen, 0);
+
+    let status = api(
+        &r,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/users/{}", s.user.id),
+        &r.token(boss.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let since = std::time::Instant::now();
+    write_lines(&r.writer, s.deployment.id, 2..4).await;
+    ends_within_a_second(&mut c, since).await;
+    ends_within_a_second(&mut logs, since).await;
+}
+
+/// Deleting an organization or a project: their members' streams are told at once, log
+/// streams of their deployments end, and nothing of them is delivered any more.
+async fn deleted_org_or_project_loses_the_stream(backend: TestBackend) {
+    let t = TestStore::new(backend).await;
+    let r = Replica::start(&t.store, None, HubConfig::default()).await;
+    let boss = admin(&t, "boss").await;
+    for what in ["project", "organization"] {
+        let s = seed(&t.store, what).await;
+        member(&t.store, &s).await;
+        let url = format!(
+            "{}/api/v1/events/stream?token={}",
+            r.base,
+            r.token(s.user.id)
+        );
+        let mut c = Client::open(&url, None).await;
+        let logs_url = format!(
+            "{}/api/v1/deployments/{}/logs/stream?token={}",
+            r.base,
+            s.deployment.id,
+            r.token(s.user.id)
+        );
+        let mut logs = Client::open(&logs_url, None).await;
+        let seen = write_lines(&r.writer, s.deployment.id, 0..2).await;
+        assert_lines(&c.take(2).await, &seen, 0);
+        assert_lines(&logs.take(2).await, &seen, 0);
+
+        let path = match what {
+            "project" => format!("/api/v1/projects/{}", s.project.id),
+            _ => format!("/api/v1/organizations/{}", s.org.id),
+        };
+        assert_eq!(
+            api(&r, reqwest::Method::DELETE, &path, &r.token(boss.id), None).await,
+            204
+        );
+        let since = std::time::Instant::now();
+        permissions_changed_within_a_second(&mut c, since).await;
+        ends_within_a_second(&mut logs, since).await;
+        // An event still naming the deleted project is not delivered.
+        r.writer
+            .write_event(NewEvent {
+                kind: EventKind::EnvironmentStatus,
+                organization_id: Some(s.org.id),
+                project_id: Some(s.project.id),
+                deployment_id: None,
+                user_id: None,
+                data: serde_json::json!({"status": "running"}),
+                created_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+        let quiet = tokio::time::timeout(Duration::from_millis(800), async {
+            while let Some(e) = c.next(Duration::from_millis(800)).await {
+                assert_ne!(
+                    e.event, "environment_status",
+                    "a frame after {what} deletion"
+                );
+            }
+        })
+        .await;
+        let _ = quiet;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demoted_admin_loses_the_stream_sqlite() {
+    demoted_admin_loses_the_stream(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demoted_admin_loses_the_stream_postgres() {
+    demoted_admin_loses_the_stream(TestBackend::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_user_loses_the_stream_sqlite() {
+    deleted_user_loses_the_stream(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_user_loses_the_stream_postgres() {
+    deleted_user_loses_the_stream(TestBackend::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_org_or_project_loses_the_stream_sqlite() {
+    deleted_org_or_project_loses_the_stream(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_org_or_project_loses_the_stream_postgres() {
+    deleted_org_or_project_loses_the_stream(TestBackend::Postgres).await
+}
+
+/// CPU time this process has used (user + system), from /proc/self/stat.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime), counted from the state field (3).
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// A negative or huge `Last-Event-ID` costs next to no CPU: a negative one replays from
+/// the start, a huge one from now, and the stream carries on live either way.
+async fn absurd_last_event_ids_cost_no_cpu(backend: TestBackend) {
+    let t = TestStore::new(backend).await;
+    let r = Replica::start(&t.store, None, HubConfig::default()).await;
+    let s = seed(&t.store, "absurd").await;
+    member(&t.store, &s).await;
+    let url = format!(
+        "{}/api/v1/events/stream?token={}",
+        r.base,
+        r.token(s.user.id)
+    );
+    let first = write_lines(&r.writer, s.deployment.id, 0..3).await;
+    for (i, id) in [i64::MIN, -1, i64::MAX].into_iter().enumerate() {
+        let before = process_cpu();
+        let mut c = Client::open(&url, Some(id)).await;
+        if id < 0 {
+            let replayed = c.take(3).await;
+            assert_lines(&replayed, &first, 0);
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let used = process_cpu() - before;
+        assert!(
+            used < Duration::from_millis(50),
+            "Last-Event-ID {id} cost {used:?} of CPU"
+        );
+        let live = write_lines(&r.writer, s.deployment.id, 10 + i..11 + i).await;
+        // A replay from the start also brings the lines earlier rounds wrote.
+        let mut got = c.take(1).await;
+        while got[0].id < Some(live[0]) && id < 0 {
+            got = c.take(1).await;
+        }
+        assert_lines(&got, &live, 10 + i);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_last_event_ids_cost_no_cpu_sqlite() {
+    absurd_last_event_ids_cost_no_cpu(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_last_event_ids_cost_no_cpu_postgres() {
+    absurd_last_event_ids_cost_no_cpu(TestBackend::Postgres).await
+}

@@ -32,6 +32,9 @@ pub struct ConnectOptions {
     pub attempts: u32,
     /// How long a query waits for a free connection.
     pub acquire_timeout: Duration,
+    /// SQLite: how long a statement waits for another connection's lock before it fails
+    /// as busy.
+    pub busy_timeout: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -40,6 +43,7 @@ impl Default for ConnectOptions {
             max_connections: 32,
             attempts: 5,
             acquire_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -74,7 +78,7 @@ impl Db {
         loop {
             let result = match backend {
                 Backend::Sqlite => {
-                    let o = sqlite_options(url).map_err(invalid)?;
+                    let o = sqlite_options(url, opts.busy_timeout).map_err(invalid)?;
                     SqlitePoolOptions::new()
                         .max_connections(opts.max_connections.clamp(1, 8))
                         .acquire_timeout(opts.acquire_timeout)
@@ -107,7 +111,12 @@ impl Db {
 
     /// A small pool that connects on first use, for a component that must own its
     /// connections (the log writer runs on its own thread and runtime).
-    pub fn connect_lazy(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db> {
+    pub fn connect_lazy(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        busy_timeout: Duration,
+    ) -> Result<Db> {
         let invalid = |e: sqlx::Error| StoreError::InvalidUrl {
             url: redact_url(url),
             reason: e.to_string(),
@@ -117,7 +126,7 @@ impl Db {
                 SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(acquire_timeout)
-                    .connect_lazy_with(sqlite_options(url).map_err(invalid)?),
+                    .connect_lazy_with(sqlite_options(url, busy_timeout).map_err(invalid)?),
             ),
             Backend::Postgres => Db::Postgres(
                 PgPoolOptions::new()
@@ -146,12 +155,15 @@ impl Db {
 }
 
 /// WAL journal, full fsync on commit (acknowledged means durable), foreign keys on.
-fn sqlite_options(url: &str) -> std::result::Result<SqliteConnectOptions, sqlx::Error> {
+fn sqlite_options(
+    url: &str,
+    busy_timeout: Duration,
+) -> std::result::Result<SqliteConnectOptions, sqlx::Error> {
     Ok(SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(busy_timeout)
         .foreign_keys(true))
 }
 

@@ -125,8 +125,8 @@ impl Store {
             .bind(name)
             .bind(backup_key)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(row)
     }
@@ -201,8 +201,8 @@ impl Store {
         let row: Option<(Vec<u8>,)> = with_db!(self.db(), p => sqlx::query_as(sql)
             .bind(environment_id)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         if let Some((enc,)) = row {
             return Ok(AdminPassword::Revealed(enc));
         }

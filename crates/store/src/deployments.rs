@@ -98,8 +98,8 @@ impl Store {
             .bind(triggered_by)
             .bind(&env.branch)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await);
+            .fetch_all(p)
+            .await.and_then(crate::observe::one));
         match res.map_err(StoreError::classify) {
             Ok(row) => row.try_into(),
             Err(StoreError::Conflict(_)) => match self.active_deployment(environment_id).await? {
@@ -192,8 +192,8 @@ impl Store {
             .bind(now)
             .bind(duration)
             .bind(progress)
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 

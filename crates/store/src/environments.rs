@@ -120,8 +120,8 @@ impl Store {
             .bind(e.read_replica)
             .bind(e.migration_id)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         row.try_into()
     }
@@ -199,8 +199,8 @@ impl Store {
             .bind(e.disk_gb)
             .bind(e.config_overrides.as_ref().map(Json))
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.ok_or(StoreError::NotFound)?.try_into()
     }

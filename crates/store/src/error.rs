@@ -24,8 +24,54 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// The database has no room left: the change was not stored.
+    #[error("the database is out of disk space: {0}")]
+    Full(sqlx::Error),
+    /// The database stayed locked by another writer past the busy timeout: the change was
+    /// not made; trying again later may succeed.
+    #[error("the database is busy: {0}")]
+    Busy(sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match condition(&e) {
+            Condition::Full => StoreError::Full(e),
+            Condition::Busy => StoreError::Busy(e),
+            Condition::Other => StoreError::Database(e),
+        }
+    }
+}
+
+enum Condition {
+    Full,
+    Busy,
+    Other,
+}
+
+/// Disk full (SQLite `SQLITE_FULL`, PostgreSQL `53100`) and busy (SQLite `SQLITE_BUSY`
+/// and `SQLITE_LOCKED`, with their extended codes) errors.
+fn condition(e: &sqlx::Error) -> Condition {
+    let sqlx::Error::Database(db) = e else {
+        return Condition::Other;
+    };
+    let Some(code) = db.code() else {
+        return Condition::Other;
+    };
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // SQLite reports (extended) result codes; the primary code is the low byte.
+        return match code.parse::<i64>().map(|n| n & 0xff) {
+            Ok(13) => Condition::Full,
+            Ok(5 | 6) => Condition::Busy,
+            _ => Condition::Other,
+        };
+    }
+    match code.as_ref() {
+        "53100" => Condition::Full,
+        _ => Condition::Other,
+    }
 }
 
 impl From<ParseEnumError> for StoreError {
@@ -46,9 +92,9 @@ impl StoreError {
                 | sqlx::error::ErrorKind::CheckViolation => {
                     StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_owned())
                 }
-                _ => StoreError::Database(e),
+                _ => StoreError::from(e),
             },
-            _ => StoreError::Database(e),
+            _ => StoreError::from(e),
         }
     }
 

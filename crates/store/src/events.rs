@@ -46,6 +46,51 @@ impl Store {
         Ok(with_db!(self.db(), p => sqlx::query_scalar(sql).fetch_one(p).await)?)
     }
 
+    /// Whether any entry (log line or event) has `after < seq <= upto`. Cheap on both
+    /// backends whatever the range: an index probe that stops at the first row.
+    pub async fn any_entry_between(&self, after: i64, upto: i64) -> Result<bool> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM deployment_logs WHERE seq > $1 AND seq <= $2) \
+                   OR EXISTS (SELECT 1 FROM events WHERE seq > $1 AND seq <= $2)";
+        Ok(
+            with_db!(self.db(), p => sqlx::query_scalar(sql).bind(after).bind(upto).fetch_one(p).await)?,
+        )
+    }
+
+    /// Skips a stretch without entries: the largest `lo` in `[after, upto]`, to within
+    /// `granularity`, such that no entry has `after < seq <= lo`. Gallops over the empty
+    /// stretch in doubling steps and then bisects, so it costs O(log(gap)) index probes:
+    /// resuming from an id far below what is stored (an arbitrary `Last-Event-ID`, or
+    /// ids the retention job deleted) never walks the empty ids one chunk at a time.
+    pub async fn skip_empty(&self, after: i64, upto: i64, granularity: i64) -> Result<i64> {
+        let granularity = granularity.max(1);
+        let (mut lo, mut hi);
+        let mut step = granularity;
+        lo = after;
+        loop {
+            hi = lo.saturating_add(step).min(upto);
+            if hi <= lo {
+                return Ok(upto.max(after));
+            }
+            if self.any_entry_between(lo, hi).await? {
+                break;
+            }
+            if hi == upto {
+                return Ok(upto);
+            }
+            lo = hi;
+            step = step.saturating_mul(2);
+        }
+        while hi - lo > granularity {
+            let mid = lo + (hi - lo) / 2;
+            if self.any_entry_between(lo, mid).await? {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(lo)
+    }
+
     /// Every entry (log lines and events) with `after < seq <= upto`, in sequence order.
     pub async fn entries_between(&self, after: i64, upto: i64) -> Result<Vec<Committed>> {
         let log_sql = sqlx::AssertSqlSafe(format!(

@@ -279,8 +279,8 @@ impl Store {
             .bind(id)
             .bind(now)
             .bind(by)
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         if let Some(r) = row {
             return Ok(CancelOutcome::Cancelled(r.try_into()?));
         }
@@ -293,8 +293,8 @@ impl Store {
             .bind(id)
             .bind(now)
             .bind(by)
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         if let Some(r) = row {
             return Ok(CancelOutcome::Requested(r.try_into()?));
         }

@@ -9,6 +9,7 @@ mod copy_binary;
 pub mod db;
 pub mod error;
 pub mod migrate;
+mod observe;
 mod rows;
 
 pub mod deploy_inputs;
@@ -53,6 +54,7 @@ macro_rules! with_db {
 pub struct Store {
     db: Db,
     url: std::sync::Arc<str>,
+    busy_timeout: std::time::Duration,
 }
 
 impl Store {
@@ -63,7 +65,13 @@ impl Store {
         Ok(Store {
             db,
             url: url.into(),
+            busy_timeout: opts.busy_timeout,
         })
+    }
+
+    /// SQLite's busy timeout the store was opened with (for pools opened beside it).
+    pub fn busy_timeout(&self) -> std::time::Duration {
+        self.busy_timeout
     }
 
     /// The URL the store was opened with.
@@ -81,9 +89,29 @@ impl Store {
         self.db.backend()
     }
 
-    /// Round-trips a trivial query: the readiness probe.
+    /// Round-trips a trivial query.
     pub async fn ping(&self) -> Result<()> {
         with_db!(&self.db, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The readiness probe: commits a write that changes nothing (it rewrites the sequence
+    /// counter's row with its own value), so a database that is read-only, locked past
+    /// the busy timeout or out of space is reported as such.
+    pub async fn check_writable(&self) -> Result<()> {
+        let sql = "UPDATE event_seq SET value = value WHERE id = 1";
+        match &self.db {
+            Db::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(sql).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(sql).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 

@@ -36,8 +36,8 @@ impl Store {
             .bind(Uuid::now_v7())
             .bind(name)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(row.into())
     }
@@ -66,8 +66,8 @@ impl Store {
             .bind(user)
             .bind(role.as_str())
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(OrgMember {
             organization_id: row.0,
@@ -118,8 +118,8 @@ impl Store {
             .bind(id)
             .bind(name)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.map(Organization::from).ok_or(StoreError::NotFound)
     }
@@ -171,5 +171,13 @@ impl Store {
     pub async fn count_org_owners(&self, org: Uuid) -> Result<i64> {
         let sql = "SELECT COUNT(*) FROM organization_members WHERE organization_id = $1 AND role = 'owner'";
         Ok(with_db!(self.db(), p => sqlx::query_scalar(sql).bind(org).fetch_one(p).await)?)
+    }
+
+    /// Every user with a membership in the organization or one of its projects.
+    pub async fn users_with_access_to_org(&self, org: Uuid) -> Result<Vec<Uuid>> {
+        let sql = "SELECT user_id FROM organization_members WHERE organization_id = $1 \
+                   UNION SELECT pm.user_id FROM project_members pm JOIN projects p \
+                   ON p.id = pm.project_id WHERE p.organization_id = $1";
+        Ok(with_db!(self.db(), p => sqlx::query_scalar(sql).bind(org).fetch_all(p).await)?)
     }
 }

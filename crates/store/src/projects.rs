@@ -39,8 +39,8 @@ impl Store {
             .bind(org)
             .bind(name)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(row.into())
     }
@@ -70,8 +70,8 @@ impl Store {
             .bind(user)
             .bind(role.as_str())
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(ProjectMember {
             project_id: row.0,
@@ -126,8 +126,8 @@ impl Store {
             .bind(id)
             .bind(name)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.map(Project::from).ok_or(StoreError::NotFound)
     }
@@ -160,5 +160,11 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Every member of the project.
+    pub async fn users_with_access_to_project(&self, project: Uuid) -> Result<Vec<Uuid>> {
+        let sql = "SELECT user_id FROM project_members WHERE project_id = $1";
+        Ok(with_db!(self.db(), p => sqlx::query_scalar(sql).bind(project).fetch_all(p).await)?)
     }
 }

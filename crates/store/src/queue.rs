@@ -64,8 +64,8 @@ impl Store {
             .bind(worker_id)
             .bind(lease_until(now, lease))
             .bind(now)
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         row.map(Deployment::try_from).transpose()
     }
 
@@ -138,8 +138,8 @@ impl Store {
             .bind(now)
             .bind(seconds_between(current.started_at, now))
             .bind(i64::from(progress_percent))
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         row.map(Deployment::try_from).transpose()
     }
 
@@ -189,7 +189,7 @@ impl Store {
             if let Some(before) = expired_before {
                 q = q.bind(before);
             }
-            q.fetch_optional(p).await
+            q.fetch_all(p).await.map(crate::observe::first)
         })?;
         row.map(Deployment::try_from).transpose()
     }

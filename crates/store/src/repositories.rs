@@ -104,8 +104,8 @@ impl Store {
             .bind(&r.token_enc)
             .bind(r.is_primary)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         row.try_into()
     }
@@ -174,8 +174,8 @@ impl Store {
             .bind(set_token)
             .bind(token)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.ok_or(StoreError::NotFound)?.try_into()
     }

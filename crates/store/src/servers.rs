@@ -97,8 +97,8 @@ impl Store {
             .bind(&s.secrets.ssh_key_passphrase_enc)
             .bind(&s.secrets.ssh_password_enc)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         row.try_into()
     }
@@ -194,8 +194,8 @@ impl Store {
             .bind(&secrets.ssh_key_passphrase_enc)
             .bind(&secrets.ssh_password_enc)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.ok_or(StoreError::NotFound)?.try_into()
     }

@@ -37,8 +37,24 @@ impl Store {
         let sql = "DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING user_id, expires_at";
         let row: Option<(Uuid, DateTime<Utc>)> = with_db!(self.db(), p => sqlx::query_as(sql)
             .bind(ticket_hash)
-            .fetch_optional(p)
-            .await)?;
+            .fetch_all(p)
+            .await.map(crate::observe::first))?;
         Ok(row.and_then(|(user, expires)| (expires > Utc::now()).then_some(user)))
+    }
+
+    /// Deletes every ticket of a user (their credentials changed).
+    pub async fn delete_user_stream_tickets(&self, user_id: Uuid) -> Result<u64> {
+        let sql = "DELETE FROM stream_tickets WHERE user_id = $1";
+        Ok(
+            with_db!(self.db(), p => sqlx::query(sql).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?,
+        )
+    }
+
+    /// Deletes tickets that expired before `before`; returns how many.
+    pub async fn purge_stream_tickets(&self, before: DateTime<Utc>) -> Result<u64> {
+        let sql = "DELETE FROM stream_tickets WHERE expires_at < $1";
+        Ok(
+            with_db!(self.db(), p => sqlx::query(sql).bind(before).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 }

@@ -63,8 +63,8 @@ impl Store {
             .bind(&u.password_hash)
             .bind(u.is_portal_admin)
             .bind(now)
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(row.into())
     }
@@ -125,8 +125,8 @@ impl Store {
             .bind(&u.password_hash)
             .bind(u.is_portal_admin)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.map(User::from).ok_or(StoreError::NotFound)
     }

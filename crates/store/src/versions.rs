@@ -58,8 +58,8 @@ impl Store {
             .bind(&v.registry_username)
             .bind(&v.registry_password_enc)
             .bind(Utc::now())
-            .fetch_one(p)
-            .await)
+            .fetch_all(p)
+            .await.and_then(crate::observe::one))
         .map_err(StoreError::classify)?;
         Ok(row.into())
     }
@@ -111,8 +111,8 @@ impl Store {
             .bind(id)
             .bind(image)
             .bind(Utc::now())
-            .fetch_optional(p)
-            .await)
+            .fetch_all(p)
+            .await.map(crate::observe::first))
         .map_err(StoreError::classify)?;
         row.map(OdooVersion::from).ok_or(StoreError::NotFound)
     }

@@ -4,9 +4,15 @@
 //! queue makes them wait: backpressure, never unbounded memory). One task drains the
 //! queue into transactions, numbers each entry with the global sequence inside the same
 //! transaction, commits, and only then acknowledges each producer with its sequence
-//! number and hands the committed batch to a [`CommitSink`] (the event bus). A failed
-//! transaction fails every entry of that batch back to its producer; the next batch
-//! tries again, so the writer recovers by itself when the database returns.
+//! number and hands the committed batch to a [`CommitSink`] (the event bus).
+//!
+//! A batch the database refuses because of one of its entries (a NUL byte PostgreSQL
+//! cannot store, a line of a deleted deployment) is split in halves and each half written
+//! on its own, down to the single entry, which alone fails: one bad entry never takes
+//! its batch with it. A batch that fails for a passing reason (the database unreachable,
+//! busy or out of space) is tried again a few times, then failed back to every producer;
+//! the next batch tries again, so the writer recovers by itself when the database returns.
+//! Nothing is acknowledged before its transaction's `COMMIT` succeeded.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,8 +36,16 @@ use crate::rows::null_or_json;
 pub enum WriteError {
     #[error("the log writer has stopped")]
     Closed,
+    /// The database could not store the batch (unreachable, busy); it may succeed later.
     #[error("the database refused the log batch: {0}")]
     Database(String),
+    /// The database is out of disk space.
+    #[error("the database is out of disk space: {0}")]
+    Full(String),
+    /// The database refused this entry itself (its content or its deployment): writing
+    /// it again will fail again.
+    #[error("the database refused the entry: {0}")]
+    Refused(String),
 }
 
 /// Sizing of the writer.
@@ -153,7 +167,12 @@ impl LogWriter {
                     .build()
                     .expect("the log writer's runtime starts");
                 runtime.block_on(async move {
-                    match Db::connect_lazy(store.url(), 2, Duration::from_secs(2)) {
+                    match Db::connect_lazy(
+                        store.url(),
+                        2,
+                        Duration::from_secs(2),
+                        store.busy_timeout(),
+                    ) {
                         Ok(db) => run(db, sink, cfg, rx, stop_rx, thread_stats).await,
                         Err(e) => tracing::error!(error = %e, "log writer cannot open its pool"),
                     }
@@ -242,40 +261,125 @@ async fn run(
     tracing::debug!("log writer stopped");
 }
 
+/// Passing failures a batch is tried again for, before it fails.
+const RETRIES: u32 = 3;
+
+/// Writes `batch` (leaving it empty) and tells every producer how it went.
 async fn write_and_ack(db: &Db, sink: &dyn CommitSink, batch: &mut Vec<Item>, stats: &WriterStats) {
-    match insert_batch(db, batch).await {
-        Ok(first_seq) => {
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats
-                .entries
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            let mut entries = Vec::with_capacity(batch.len());
-            for (i, item) in batch.drain(..).enumerate() {
-                let seq = first_seq + i as i64;
-                let _ = item.ack.send(Ok(seq));
-                entries.push(match item.entry {
-                    Entry::Log(log) => Committed::Log(LogRecord { seq, log }),
-                    Entry::Event(e) => Committed::Event(StreamEvent {
-                        seq,
-                        kind: e.kind,
-                        organization_id: e.organization_id,
-                        project_id: e.project_id,
-                        deployment_id: e.deployment_id,
-                        user_id: e.user_id,
-                        data: e.data,
-                    }),
-                });
+    let mut attempt = 0;
+    loop {
+        let e = match insert_batch(db, batch).await {
+            Ok(first_seq) => {
+                ack_committed(sink, batch, first_seq, stats);
+                return;
             }
-            sink.committed(Arc::new(CommittedBatch { entries }));
-        }
-        Err(e) => {
-            stats.failed_batches.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, entries = batch.len(), "log batch not written");
-            let err = WriteError::Database(e.to_string());
-            for item in batch.drain(..) {
-                let _ = item.ack.send(Err(err.clone()));
+            Err(e) => e,
+        };
+        stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+        match failure(&e) {
+            Failure::Entry if batch.len() > 1 => {
+                // Isolate the entry the database refuses: each half on its own.
+                tracing::debug!(error = %e, entries = batch.len(), "log batch refused; splitting it");
+                let mut second = batch.split_off(batch.len() / 2);
+                Box::pin(write_and_ack(db, sink, batch, stats)).await;
+                Box::pin(write_and_ack(db, sink, &mut second, stats)).await;
+                return;
+            }
+            Failure::Entry => {
+                tracing::warn!(error = %e, "log entry refused by the database");
+                fail(batch, WriteError::Refused(e.to_string()));
+                return;
+            }
+            Failure::Passing if attempt < RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            Failure::Passing => {
+                tracing::warn!(error = %e, entries = batch.len(), "log batch not written");
+                fail(batch, WriteError::Database(e.to_string()));
+                return;
+            }
+            Failure::Full => {
+                tracing::error!(error = %e, entries = batch.len(), "log batch not written: the database is out of disk space");
+                fail(batch, WriteError::Full(e.to_string()));
+                return;
             }
         }
+    }
+}
+
+fn fail(batch: &mut Vec<Item>, err: WriteError) {
+    for item in batch.drain(..) {
+        let _ = item.ack.send(Err(err.clone()));
+    }
+}
+
+/// Acknowledges a committed batch in sequence order and hands it to the sink.
+fn ack_committed(
+    sink: &dyn CommitSink,
+    batch: &mut Vec<Item>,
+    first_seq: i64,
+    stats: &WriterStats,
+) {
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats
+        .entries
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    let mut entries = Vec::with_capacity(batch.len());
+    for (i, item) in batch.drain(..).enumerate() {
+        let seq = first_seq + i as i64;
+        let _ = item.ack.send(Ok(seq));
+        entries.push(match item.entry {
+            Entry::Log(log) => Committed::Log(LogRecord { seq, log }),
+            Entry::Event(e) => Committed::Event(StreamEvent {
+                seq,
+                kind: e.kind,
+                organization_id: e.organization_id,
+                project_id: e.project_id,
+                deployment_id: e.deployment_id,
+                user_id: e.user_id,
+                data: e.data,
+            }),
+        });
+    }
+    sink.committed(Arc::new(CommittedBatch { entries }));
+}
+
+/// Why a batch failed, as far as what to do next is concerned.
+enum Failure {
+    /// The database refused the content: some entry of the batch is at fault.
+    Entry,
+    /// The database could not take the batch now: unreachable, busy.
+    Passing,
+    /// The database is out of disk space: trying again at once would not help.
+    Full,
+}
+
+fn failure(e: &sqlx::Error) -> Failure {
+    match e {
+        sqlx::Error::Encode(_) => Failure::Entry,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY, _LOCKED, _IOERR, _NOMEM pass; constraint and the like
+                // are the entries' fault.
+                match code.parse::<i64>().map(|n| n & 0xff) {
+                    Ok(13) => Failure::Full,
+                    Ok(5 | 6 | 7 | 10) => Failure::Passing,
+                    _ => Failure::Entry,
+                }
+            } else {
+                // PostgreSQL: connection (08), transaction rollback (40), resources (53),
+                // operator intervention (57) and system (58) classes pass; data and
+                // integrity errors are the entries' fault.
+                match code.get(..2) {
+                    _ if code == "53100" => Failure::Full,
+                    Some("08" | "40" | "53" | "57" | "58") => Failure::Passing,
+                    _ => Failure::Entry,
+                }
+            }
+        }
+        _ => Failure::Passing,
     }
 }
 

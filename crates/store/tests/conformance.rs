@@ -566,7 +566,7 @@ async fn log_lines_need_an_existing_deployment(t: &TestStore) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, paasportal_store::WriteError::Database(_)),
+        matches!(err, paasportal_store::WriteError::Refused(_)),
         "{err:?}"
     );
     let s = seed(&t.store, "fk").await;

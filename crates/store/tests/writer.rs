@@ -8,7 +8,7 @@ use paasportal_core::{LogLevel, NewLog};
 use paasportal_store::writer::NoSink;
 use paasportal_store::{ConnectOptions, LogWriter, Store, WriteError, WriterConfig};
 use paasportal_testkit::fixtures::seed;
-use paasportal_testkit::{PgCluster, TestBackend, TestStore};
+use paasportal_testkit::{PgCluster, TestBackend, TestStore, Tmpfs};
 
 fn line(dep: uuid::Uuid, i: usize) -> NewLog {
     NewLog::now(dep, LogLevel::Info, format!("line {i}"))
@@ -189,4 +189,138 @@ async fn hold_sequence_lock(url: &str) -> SequenceLock {
     });
     locked_rx.await.unwrap();
     SequenceLock { release, done }
+}
+
+/// On a full disk the writer acknowledges only what it committed: every acknowledged
+/// line is stored, every other one fails with `Full`, and once there is room again the
+/// same writer carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_lines_instead_of_acknowledging_them() {
+    let fs = Tmpfs::mount(4096);
+    let t = TestStore::sqlite_in(fs.path(), &ConnectOptions::default()).await;
+    let s = seed(&t.store, "full").await;
+    let (w, task) = LogWriter::start(t.store.clone(), Arc::new(NoSink), WriterConfig::default());
+    let mut acked = vec![w.write(line(s.deployment.id, 0)).await.unwrap()];
+
+    let filler = fs.fill();
+    let mut refused = 0;
+    for i in 1..5_000 {
+        let mut l = line(s.deployment.id, i);
+        l.message = format!("{i} {}", "x".repeat(2_000));
+        match w.write(l).await {
+            Ok(seq) => acked.push(seq),
+            Err(WriteError::Full(_)) => {
+                refused += 1;
+                if refused == 3 {
+                    break;
+                }
+            }
+            Err(e) => panic!("expected Full, got {e:?}"),
+        }
+    }
+    assert_eq!(refused, 3, "the disk never filled up");
+
+    std::fs::remove_file(filler).unwrap();
+    acked.push(
+        w.write(line(s.deployment.id, 9_999))
+            .await
+            .expect("the writer carries on once there is room"),
+    );
+    task.shutdown().await;
+    let stored: Vec<i64> = t
+        .store
+        .logs_after(s.deployment.id, 0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.seq)
+        .collect();
+    assert_eq!(stored, acked, "exactly the acknowledged lines are stored");
+}
+
+/// Lines the database refuses (a deployment that does not exist; on PostgreSQL a NUL
+/// byte in the text or the data) fail alone: the other lines of their batch are stored.
+async fn one_bad_line_never_fails_its_batch(backend: TestBackend) {
+    let t = TestStore::new(backend).await;
+    let s = seed(&t.store, "bad").await;
+    let (w, task) = LogWriter::start(t.store.clone(), Arc::new(NoSink), WriterConfig::default());
+
+    // Hold the sequence row so that everything below queues up into one batch.
+    let blocker = hold_sequence_lock(&t.url).await;
+    let mut receipts = Vec::new();
+    for i in 0..40 {
+        let mut l = line(s.deployment.id, i);
+        let bad = match i {
+            7 => {
+                l.deployment_id = uuid::Uuid::new_v4();
+                true
+            }
+            13 if backend == TestBackend::Postgres => {
+                l.message = "before\0after".into();
+                true
+            }
+            29 if backend == TestBackend::Postgres => {
+                l.data = serde_json::json!({ "output": "a\u{0}b" });
+                true
+            }
+            _ => false,
+        };
+        receipts.push((bad, w.append(l).await.unwrap()));
+    }
+    blocker.release().await;
+
+    let mut good = 0;
+    for (bad, r) in receipts {
+        match (bad, r.await) {
+            (false, Ok(_)) => good += 1,
+            (true, Err(WriteError::Refused(_))) => {}
+            (bad, got) => panic!("bad line: {bad}, got {got:?}"),
+        }
+    }
+    task.shutdown().await;
+    assert_eq!(t.store.count_logs(s.deployment.id).await.unwrap(), good);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_line_never_fails_its_batch_sqlite() {
+    one_bad_line_never_fails_its_batch(TestBackend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_line_never_fails_its_batch_postgres() {
+    one_bad_line_never_fails_its_batch(TestBackend::Postgres).await
+}
+
+/// A batch that fails for a passing reason (here SQLite busy past its timeout) is tried
+/// again: an event whose producer does not retry is not lost to a short lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_briefly_locked_database_does_not_lose_events() {
+    let opts = ConnectOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let t = TestStore::with_options(TestBackend::Sqlite, &opts).await;
+    let s = seed(&t.store, "busy").await;
+    let (w, task) = LogWriter::start(t.store.clone(), Arc::new(NoSink), WriterConfig::default());
+    let blocker = hold_sequence_lock(&t.url).await;
+    let receipt = w
+        .append_event(paasportal_core::NewEvent {
+            kind: paasportal_core::event::EventKind::EnvironmentStatus,
+            organization_id: Some(s.org.id),
+            project_id: Some(s.project.id),
+            deployment_id: Some(s.deployment.id),
+            user_id: None,
+            data: serde_json::json!({ "status": "running" }),
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    blocker.release().await;
+    let seq = receipt
+        .await
+        .expect("the event is written once the lock is gone");
+    task.shutdown().await;
+    let entries = t.store.entries_between(0, seq).await.unwrap();
+    assert_eq!(entries.last().map(|e| e.seq()), Some(seq));
 }

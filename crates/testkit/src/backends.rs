@@ -61,6 +61,47 @@ impl TestStore {
     }
 }
 
+impl TestStore {
+    /// A fresh migrated SQLite store in `dir` (which the caller keeps), opened with `opts`.
+    pub async fn sqlite_in(dir: &std::path::Path, opts: &ConnectOptions) -> TestStore {
+        let url = format!("sqlite:{}", dir.join("test.db").display());
+        let store = Store::open(&url, opts).await.expect("open SQLite store");
+        TestStore {
+            store,
+            url,
+            _dir: None,
+            pg: None,
+        }
+    }
+
+    /// A fresh migrated store on `backend`, opened with `opts`.
+    pub async fn with_options(backend: TestBackend, opts: &ConnectOptions) -> TestStore {
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let mut t = TestStore::sqlite_in(dir.path(), opts).await;
+                t._dir = Some(dir);
+                t
+            }
+            TestBackend::Postgres => {
+                let admin_url = require_env("PAASPORTAL_TEST_DATABASE_URL");
+                let name = format!("pp_test_{}", uuid::Uuid::new_v4().simple());
+                create_database(&admin_url, &name).await;
+                let url = with_database(&admin_url, &name);
+                let store = Store::open(&url, opts)
+                    .await
+                    .expect("open PostgreSQL store");
+                TestStore {
+                    store,
+                    url,
+                    _dir: None,
+                    pg: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+}
+
 impl Drop for TestStore {
     fn drop(&mut self) {
         let Some((admin_url, name)) = self.pg.take() else {

@@ -8,10 +8,12 @@ mod backends;
 pub mod fixtures;
 mod pg_cluster;
 mod redis_server;
+mod tmpfs;
 
 pub use backends::{TestBackend, TestStore};
 pub use pg_cluster::PgCluster;
 pub use redis_server::RedisServer;
+pub use tmpfs::Tmpfs;
 
 /// The value of a required test variable; panics naming the variable and the fix.
 pub fn require_env(name: &str) -> String {

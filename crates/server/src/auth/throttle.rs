@@ -1,7 +1,12 @@
-//! Slowing down repeated failed logins, per account and per client address.
+//! Slowing down repeated failed logins, per account and client address, and per address.
 //!
-//! Each key (an e-mail or an IP address) gets a few free failures; after that each
-//! further failure locks the key for a doubling delay (1 s, 2 s, 4 s, … capped). A key
+//! Each key gets a few free failures; after that each further failure locks the key for a
+//! doubling delay (1 s, 2 s, 4 s, … capped). The keys are the pair (account, address) —
+//! guessing one account's password from one address slows down quickly — and the address
+//! alone, with more room — one address trying many accounts slows down too. No key is the
+//! account alone: failures from an attacker's address never lock the account's owner out,
+//! who still logs in from their own address. The address is the client's as
+//! [`crate::client_addr`] finds it (behind trusted proxies, from `X-Forwarded-For`). A key
 //! forgets its failures after a quiet window. The table is bounded: when full, expired
 //! entries are swept and, if still full, the stalest ones are dropped. State is per
 //! process; with several replicas each keeps its own.
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant};
 /// Tunables of the throttle.
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleConfig {
-    /// Failures an account may have before it is slowed down.
+    /// Failures an account may have from one address before it is slowed down there.
     pub free_per_account: u32,
     /// Failures an address may have before it is slowed down.
     pub free_per_address: u32,
@@ -40,7 +45,9 @@ impl Default for ThrottleConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    Account(String),
+    /// One account from one address.
+    Account(String, Option<IpAddr>),
+    /// One address, whatever the account.
     Address(IpAddr),
 }
 
@@ -98,7 +105,7 @@ impl LoginThrottle {
         }
         for key in keys(email, addr) {
             let free = match key {
-                Key::Account(_) => self.cfg.free_per_account,
+                Key::Account(..) => self.cfg.free_per_account,
                 Key::Address(_) => self.cfg.free_per_address,
             };
             let e = entries.entry(key).or_insert(Entry {
@@ -119,10 +126,11 @@ impl LoginThrottle {
         }
     }
 
-    /// Forgets the account's failures after a successful login (the address keeps its own).
-    pub fn succeeded(&self, email: &str) {
+    /// Forgets the account's failures from this address after a successful login (the
+    /// address keeps its own).
+    pub fn succeeded(&self, email: &str, addr: Option<IpAddr>) {
         let mut entries = self.entries.lock().expect("throttle lock");
-        entries.remove(&Key::Account(normalize(email)));
+        entries.remove(&Key::Account(normalize(email), addr));
     }
 
     fn sweep(&self, entries: &mut HashMap<Key, Entry>, now: Instant) {
@@ -148,7 +156,7 @@ fn normalize(email: &str) -> String {
 }
 
 fn keys(email: &str, addr: Option<IpAddr>) -> impl Iterator<Item = Key> {
-    std::iter::once(Key::Account(normalize(email))).chain(addr.map(Key::Address))
+    std::iter::once(Key::Account(normalize(email), addr)).chain(addr.map(Key::Address))
 }
 
 #[cfg(test)]
@@ -172,15 +180,43 @@ mod tests {
             assert!(t.check("A@x.com", Some(ip)).is_ok());
             t.failed("a@x.com", Some(ip));
         }
-        assert!(t.check("a@x.com", None).is_ok());
+        assert!(t.check("a@x.com", Some(ip)).is_ok());
         t.failed("a@x.com", Some(ip));
-        let wait = t.check(" A@X.com ", None).unwrap_err();
+        let wait = t.check(" A@X.com ", Some(ip)).unwrap_err();
         assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO);
         t.failed("a@x.com", Some(ip));
-        assert!(t.check("a@x.com", None).unwrap_err() > Duration::from_secs(1));
-        assert!(t.check("b@x.com", None).is_ok());
-        t.succeeded("a@x.com");
-        assert!(t.check("a@x.com", None).is_ok());
+        assert!(t.check("a@x.com", Some(ip)).unwrap_err() > Duration::from_secs(1));
+        assert!(t.check("b@x.com", Some(ip)).is_ok());
+        t.succeeded("a@x.com", Some(ip));
+        assert!(t.check("a@x.com", Some(ip)).is_ok());
+    }
+
+    #[test]
+    fn an_attacker_cannot_lock_the_owner_out() {
+        let t = LoginThrottle::new(cfg());
+        let attacker: IpAddr = "10.0.0.66".parse().unwrap();
+        let owner: IpAddr = "10.0.0.7".parse().unwrap();
+        for _ in 0..50 {
+            t.failed("victim@x.com", Some(attacker));
+        }
+        assert!(t.check("victim@x.com", Some(attacker)).is_err());
+        assert!(t.check("victim@x.com", Some(owner)).is_ok());
+    }
+
+    #[test]
+    fn delays_grow_with_each_failure() {
+        let t = LoginThrottle::new(cfg());
+        let ip: IpAddr = "10.0.0.3".parse().unwrap();
+        let mut last = Duration::ZERO;
+        for _ in 0..3 {
+            t.failed("a@x.com", Some(ip));
+        }
+        for _ in 0..4 {
+            t.failed("a@x.com", Some(ip));
+            let wait = t.check("a@x.com", Some(ip)).unwrap_err();
+            assert!(wait > last, "{wait:?} after {last:?}");
+            last = wait;
+        }
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct CreateUser {
 pub struct UpdateUser {
     pub email: Option<String>,
     pub password: Option<String>,
+    /// Required to change one's own password.
+    pub current_password: Option<String>,
     pub name: Option<String>,
     pub is_portal_admin: Option<bool>,
 }

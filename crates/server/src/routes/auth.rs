@@ -1,10 +1,7 @@
 //! `POST /api/v1/auth/login|refresh|logout`, `GET /api/v1/auth/me`.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use chrono::Utc;
 use paasportal_core::{OrgRole, ProjectRole, User, password};
 use paasportal_store::refresh_tokens::Rotation;
@@ -13,6 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, unprocessable};
 use crate::state::AppState;
@@ -74,23 +72,6 @@ pub struct MeResponse {
     pub projects: Vec<ProjectMembership>,
 }
 
-/// The client's address as the socket saw it (`None` when served without connect info).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
-
 /// `POST /api/v1/auth/login`: e-mail and password for a token pair.
 #[utoipa::path(
     post,
@@ -125,7 +106,7 @@ pub async fn login(
         state.throttle.failed(&req.email, addr);
         return Err(ApiError::Unauthorized("wrong e-mail or password".into()));
     };
-    state.throttle.succeeded(&req.email);
+    state.throttle.succeeded(&req.email, addr);
     let refresh = new_refresh_token();
     state
         .store

@@ -89,6 +89,7 @@ pub async fn stream(
         sub.set_scope(&access);
         filter.scope = access.view_scope();
     }
+    let last = resume_point(&state, last, sub.start).await?;
     tracing::debug!(user_id = %user, from = sub.start, resume = ?last, "event stream opened");
     Ok(sse::response(
         hub,
@@ -137,6 +138,7 @@ pub async fn deployment_logs(
         let access = load_access(&state, user).await?;
         authz::deployment(&state, &access, id, Permission::DeploymentsView).await?;
     }
+    let last = resume_point(&state, last, sub.start).await?;
     Ok(sse::response(
         hub,
         sub,
@@ -152,6 +154,17 @@ async fn load_access(state: &AppState, user: Uuid) -> ApiResult<Access> {
         Ok(a) => Ok(a),
         Err(StoreError::NotFound) => Err(ApiError::Unauthorized("user no longer exists".into())),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a resuming stream starts: ids are positive, so anything below 1 means "from the
+/// start" (0); an id beyond what was ever committed is taken as the last committed one
+/// (the replica may lag behind the store, so only ids past the store's are cut).
+async fn resume_point(state: &AppState, last: Option<i64>, start: i64) -> ApiResult<Option<i64>> {
+    match last {
+        Some(l) if l < 0 => Ok(Some(0)),
+        Some(l) if l > start => Ok(Some(l.min(state.store.last_seq().await?))),
+        other => Ok(other),
     }
 }
 

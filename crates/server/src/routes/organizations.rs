@@ -13,7 +13,7 @@ use crate::dto::paging::paging;
 use crate::dto::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query, unprocessable};
-use crate::membership::{self, Change, Scope};
+use crate::membership::{self, Change, Reason, Scope};
 use crate::state::AppState;
 
 /// `POST /api/v1/organizations`: creates an organization (portal admin).
@@ -117,8 +117,10 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let access = user.access(&state).await?;
     authz::organization(&state, &access, id, Some(Permission::OrgOwn)).await?;
+    let affected = state.store.users_with_access_to_org(id).await?;
     state.store.delete_organization(id).await?;
     tracing::info!(organization_id = %id, "organization deleted");
+    membership::notify_access_changed(&state, &affected, Reason::OrganizationDeleted(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

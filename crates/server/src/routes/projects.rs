@@ -13,7 +13,7 @@ use crate::dto::paging::paging;
 use crate::dto::validate;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::membership::{self, Change, Scope};
+use crate::membership::{self, Change, Reason, Scope};
 use crate::routes::organizations::existing_user;
 use crate::state::AppState;
 
@@ -136,8 +136,18 @@ pub async fn delete(
     if !access.can_in_org(Permission::OrgManage, p.organization_id) {
         return Err(authz::forbidden(Permission::OrgManage));
     }
+    let affected = state.store.users_with_access_to_project(id).await?;
     state.store.delete_project(id).await?;
     tracing::info!(project_id = %id, "project deleted");
+    membership::notify_access_changed(
+        &state,
+        &affected,
+        Reason::ProjectDeleted {
+            organization_id: p.organization_id,
+            project_id: id,
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,9 +18,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{self, ClientAddr, LoginRequest, RefreshRequest};
+use super::auth::{self, LoginRequest, RefreshRequest};
 use crate::auth::AuthUser;
 use crate::auth::tokens::hash_refresh_token;
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::headers::is_https;

@@ -14,7 +14,8 @@ use crate::dto::paging::paging;
 use crate::dto::users::{CreateUser, UpdateUser};
 use crate::dto::validate;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Path, Query, unprocessable};
+use crate::membership::{self, Reason};
 use crate::state::AppState;
 
 /// Hashes on a blocking thread (Argon2id is deliberately slow).
@@ -22,6 +23,32 @@ async fn hash(pw: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
         .map_err(|e| ApiError::Internal(format!("password hashing task: {e}")))
+}
+
+/// Self-service password changes need the current password: a stolen access token alone
+/// cannot take the account over.
+async fn check_current_password(
+    state: &AppState,
+    me: &User,
+    current: Option<String>,
+) -> ApiResult<()> {
+    let Some(current) = current else {
+        return Err(unprocessable(
+            "current_password",
+            "current_password is required to change your own password",
+        ));
+    };
+    let Some((_, stored)) = state.store.find_user_by_email(&me.email).await? else {
+        return Err(ApiError::not_found("User"));
+    };
+    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
+        .await
+        .map_err(|e| ApiError::Internal(format!("password check task: {e}")))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("The current password is wrong".into()))
+    }
 }
 
 /// `POST /api/v1/users`: creates a user (portal admin).
@@ -105,7 +132,9 @@ pub async fn get_one(
     Ok(Json(visible(&state, &user, access.portal_admin, id).await?))
 }
 
-/// `PATCH /api/v1/users/{user_id}`: changes a user; only portal admins change the admin flag.
+/// `PATCH /api/v1/users/{user_id}`: changes a user; only portal admins change the admin
+/// flag; changing one's own password needs `current_password`. A new password or e-mail
+/// revokes the user's refresh tokens and stream tickets.
 #[utoipa::path(
     patch,
     path = "/api/v1/users/{user_id}",
@@ -122,7 +151,7 @@ pub async fn update(
     Json(req): Json<UpdateUser>,
 ) -> ApiResult<Json<User>> {
     let access = user.access(&state).await?;
-    visible(&state, &user, access.portal_admin, id).await?;
+    let before = visible(&state, &user, access.portal_admin, id).await?;
     if req.is_portal_admin.is_some() {
         require_portal_admin(&access)?;
     }
@@ -135,10 +164,14 @@ pub async fn update(
     let password_hash = match req.password {
         Some(pw) => {
             validate::password(&pw)?;
+            if id == user.user_id {
+                check_current_password(&state, &before, req.current_password).await?;
+            }
             Some(hash(pw).await?)
         }
         None => None,
     };
+    let email_changes = email.as_ref().is_some_and(|e| *e != before.email);
     let u = state
         .store
         .update_user(
@@ -146,11 +179,20 @@ pub async fn update(
             &UserPatch {
                 name,
                 email,
-                password_hash,
+                password_hash: password_hash.clone(),
                 is_portal_admin: req.is_portal_admin,
             },
         )
         .await?;
+    if password_hash.is_some() || email_changes {
+        // New credentials end every session started with the old ones.
+        state.store.revoke_user_refresh_tokens(id).await?;
+        state.store.delete_user_stream_tickets(id).await?;
+        tracing::info!(user_id = %id, "credentials changed; sessions revoked");
+    }
+    if u.is_portal_admin != before.is_portal_admin {
+        membership::notify_access_changed(&state, &[id], Reason::PortalAdmin).await?;
+    }
     Ok(Json(u))
 }
 
@@ -179,5 +221,6 @@ pub async fn delete(
     }
     state.store.delete_user(id).await?;
     tracing::info!(user_id = %id, "user deleted");
+    membership::notify_access_changed(&state, &[id], Reason::UserDeleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -59,6 +59,11 @@ impl TestApp {
         config: ServerConfig,
     ) -> TestApp {
         let t = TestStore::new(backend).await;
+        TestApp::start_on(t, access_ttl, config).await
+    }
+
+    /// Starts the app on a store the test prepared.
+    pub async fn start_on(t: TestStore, access_ttl: Duration, config: ServerConfig) -> TestApp {
         let (writer, task) =
             LogWriter::start(t.store.clone(), Arc::new(NoSink), WriterConfig::default());
         let auth = AuthKeys::new(&SECRET, access_ttl, Duration::from_secs(3600)).unwrap();
