@@ -108,7 +108,12 @@ api.onSession((u) => {
 stream.onState(renderConn);
 // Losing a membership changes what this user may do: reload it and the page.
 stream.subscribe("permissions_changed", async () => {
-  try { await api.loadMe(); render(); } catch { /* signed out */ }
+  const access = (u) => JSON.stringify(u && [u.is_portal_admin, u.organizations, u.projects]);
+  const before = access(api.currentUser());
+  try {
+    const after = access(await api.loadMe());
+    if (after !== before) render(); // only when this user's access really changed
+  } catch { /* signed out */ }
 });
 startToasts();
 

@@ -114,6 +114,7 @@ export async function render(main, { id }) {
 
   // ---- state → DOM
   let lastStep = progress.current_step;
+  let shown = 0; // the highest percent shown while the deployment runs
   let refreshTimer = null;
   let refreshing = false;
 
@@ -201,11 +202,8 @@ export async function render(main, { id }) {
     refreshing = true;
     try {
       const wasActive = ACTIVE.has(dep.status);
-      const before = progress.progress_percent;
       [progress, dep] = await Promise.all([api(`/deployments/${id}/progress`), api(`/deployments/${id}`)]);
-      const fetched = progress.progress_percent;
-      progress.progress_percent = before;
-      setPercent(fetched);
+      setPercent(progress.progress_percent);
       paintHeader();
       paintStages();
       if (wasActive && !ACTIVE.has(dep.status)) paintError();
@@ -262,7 +260,8 @@ export async function render(main, { id }) {
   // percent older than the newest line's.
   function setPercent(p) {
     if (dep.status === "success") p = 100;
-    else if (ACTIVE.has(dep.status)) p = Math.max(progress.progress_percent ?? 0, p ?? 0);
+    else if (ACTIVE.has(dep.status)) p = Math.max(shown, p ?? 0);
+    shown = p;
     progress.progress_percent = p;
   }
 
@@ -298,11 +297,8 @@ export async function render(main, { id }) {
   const opening = m ? view.openAt(Number(m[1])) : view.openTail();
   for (const [d, seq] of early.splice(0)) onLine(d, seq);
   progressRead.then((p) => {
-    const live = progress.progress_percent;
-    const fetched = p.progress_percent;
     progress = p;
-    progress.progress_percent = live;
-    setPercent(fetched);
+    setPercent(p.progress_percent);
     lastStep = p.current_step;
     paintHeader();
     paintStages();
